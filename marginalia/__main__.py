@@ -1,0 +1,5 @@
+"""python -m marginalia [command]"""
+
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,192 @@
+"""config.yaml loaded into typed, validated settings.
+
+Every key is declared here with its type and default; an unknown or mistyped key is an
+error naming its path and line, all of them at once.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from . import yamltext
+from .errors import Problems
+
+CONFIG_FILE = "config.yaml"
+PERMALINK_FIELDS = ("year", "month", "day", "slug")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class MarkdownSettings(_Strict):
+    unsafe_html: bool = False
+    """Allow raw HTML in articles (never in analyses)."""
+
+
+class FeedSettings(_Strict):
+    limit: Annotated[int, Field(ge=1)] = 20
+    """Entries per Atom feed."""
+
+
+class Prices(_Strict):
+    input: Annotated[float, Field(ge=0)] = 0.0
+    output: Annotated[float, Field(ge=0)] = 0.0
+
+
+class AnalysisSettings(_Strict):
+    model: str = "gpt-4o-mini"
+    base_url: str | None = None
+    """An OpenAI-compatible endpoint; OPENAI_BASE_URL is used when this is unset."""
+    prompt: str = "analysis"
+    """The prompt in prompts/<name>.md."""
+    concurrency: Annotated[int, Field(ge=1, le=256)] = 4
+    max_retries: Annotated[int, Field(ge=0, le=20)] = 5
+    timeout: Annotated[float, Field(gt=0)] = 120.0
+    price_per_million_tokens: Prices = Prices()
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[\w-]+", value):
+            raise ValueError("must be a file name in prompts/ without .md")
+        return value
+
+
+class Settings(_Strict):
+    title: str
+    base_url: str
+    """Absolute URL the site is served at; its path is the prefix of every link."""
+    description: str = ""
+    language: str = "en"
+    timezone: str = "UTC"
+    """Time zone given to dates written without one."""
+    paginate: Annotated[int, Field(ge=1)] = 20
+    permalink: str = "/{year}/{month}/{slug}/"
+    cname: str | None = None
+    markdown: MarkdownSettings = MarkdownSettings()
+    feed: FeedSettings = FeedSettings()
+    analysis: AnalysisSettings = AnalysisSettings()
+
+    @field_validator("base_url")
+    @classmethod
+    def _absolute_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an absolute http(s) URL, like https://user.github.io/repo/")
+        if parts.query or parts.fragment:
+            raise ValueError("must not have a query or fragment")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
+        return value
+
+    @field_validator("permalink")
+    @classmethod
+    def _permalink_pattern(cls, value: str) -> str:
+        if not (value.startswith("/") and value.endswith("/")):
+            raise ValueError("must start and end with /")
+        fields = re.findall(r"\{([^{}]*)\}", value)
+        unknown = sorted(set(fields) - set(PERMALINK_FIELDS))
+        if unknown:
+            raise ValueError(f"unknown field {{{unknown[0]}}}; use {PERMALINK_FIELDS}")
+        if set("{}") & set(re.sub(r"\{[^{}]*\}", "", value)):
+            raise ValueError("has a '{' or '}' that is not part of a {field}")
+        if "slug" not in fields:
+            raise ValueError("must contain {slug}")
+        if ".." in value or "\\" in value:
+            raise ValueError("must not contain '..' or '\\'")
+        if any(part in ("", ".") for part in value[1:-1].split("/")):
+            raise ValueError("must not have an empty or '.' path segment")
+        return value
+
+    @field_validator("cname")
+    @classmethod
+    def _hostname(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9.-]+", value):
+            raise ValueError("must be a bare host name, like news.example.org")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def base_path(self) -> str:
+        """The path prefix of every internal link: '/' or '/repo/'."""
+        return urlsplit(self.base_url).path or "/"
+
+    def with_base_url(self, base_url: str) -> Settings:
+        """A copy served elsewhere (build --base-url), validated like the file's value."""
+        return Settings.model_validate({**self.model_dump(), "base_url": base_url})
+
+
+def _describe(error: dict) -> str:
+    """A pydantic error in the words of a config file."""
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown setting"
+    if kind == "missing":
+        return "required setting is missing"
+    if kind == "model_type":
+        return "must be a mapping of settings"
+    message = error["msg"]
+    return message.removeprefix("Value error, ")
+
+
+def parse_settings(text: str, path: str, overrides: dict | None = None) -> Settings:
+    """Validate config text; raise InputError listing every bad key with its line."""
+    problems = Problems()
+    try:
+        data = yamltext.load(text) if text.strip() else {}
+    except yamltext.YamlSyntaxError as exc:
+        problems.error(path, exc.line, f"YAML syntax error: {exc.message}")
+        problems.raise_if_errors()
+    if not isinstance(data, dict):
+        problems.error(path, 1, "must be a mapping of settings (key: value)")
+        problems.raise_if_errors()
+    try:
+        return Settings.model_validate({**data, **(overrides or {})})
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc = [str(step) if not isinstance(step, int) else step for step in error["loc"]]
+            name = ".".join(str(step) for step in loc)
+            line = yamltext.line_of(text, loc) if loc and text.strip() else None
+            problems.error(path, line, f"{name}: {_describe(error)}")
+        problems.raise_if_errors()
+        raise  # unreachable: raise_if_errors raised
+
+
+def load_settings(root: Path, base_url: str | None = None) -> Settings:
+    """Read root/config.yaml; `base_url` (from the command line) replaces the file's."""
+    path = root / CONFIG_FILE
+    problems = Problems()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        problems.error(CONFIG_FILE, None, f"not found in {root} (is this a Marginalia site?)")
+        problems.raise_if_errors()
+    except UnicodeDecodeError as exc:
+        problems.error(CONFIG_FILE, None, f"is not UTF-8 text ({exc.reason})")
+        problems.raise_if_errors()
+    overrides = {"base_url": base_url} if base_url else None
+    return parse_settings(text, CONFIG_FILE, overrides)

@@ -1,0 +1,300 @@
+"""Reading content/: front matter validated into Article and Page records.
+
+Every problem is collected with its file and line; nothing here renders or writes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from . import frontmatter
+from .errors import Problems
+from .slugs import is_safe_slug, slugify
+
+CONTENT_DIR = "content"
+PAGES_DIR = "pages"
+
+ARTICLE_KEYS = frozenset(
+    "title date source source_name authors tags summary slug draft updated analysis language".split()
+)
+PAGE_KEYS = frozenset("title date summary slug draft language".split())
+
+
+def article_sha256(title: str, body: str) -> str:
+    """The hash an analysis is tied to (design §3): title, a newline, the stripped body.
+
+    Part of the sidecar contract: changing it makes every analysis stale.
+    """
+    text = title + "\n" + body.replace("\r\n", "\n").replace("\r", "\n").strip()
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(eq=False)
+class Article:
+    """One news article; the assemble step fills the fields after `body`."""
+
+    path: str  # relative to content/, POSIX separators
+    title: str
+    date: datetime
+    updated: datetime | None
+    source: str | None
+    source_name: str | None
+    author_names: list[str]
+    tag_names: list[str]
+    summary: str
+    slug: str
+    draft: bool
+    wants_analysis: bool
+    language: str | None
+    extra: dict[str, Any]
+    body: str
+    sha256: str
+    # Filled by archive.assemble / render:
+    url: str = ""
+    authors: list[Any] = field(default_factory=list)
+    tags: list[Any] = field(default_factory=list)
+    source_term: Any = None
+    analysis: Any = None
+    html: str = ""
+
+    @property
+    def has_analysis(self) -> bool:
+        return self.analysis is not None
+
+
+@dataclass(eq=False)
+class Page:
+    """A standalone page from content/pages/: no date archive, no analysis."""
+
+    path: str
+    title: str
+    date: datetime | None
+    summary: str
+    slug: str
+    draft: bool
+    language: str | None
+    extra: dict[str, Any]
+    body: str
+    url: str = ""
+    html: str = ""
+
+
+class _Fields:
+    """Reads typed values out of one document, recording located problems."""
+
+    def __init__(self, doc: frontmatter.Document, path: str, problems: Problems) -> None:
+        self.doc = doc
+        self.path = path
+        self.problems = problems
+
+    def error(self, key: str | list, message: str) -> None:
+        key_path = [key] if isinstance(key, str) else key
+        self.problems.error(self.path, self.doc.line_of(key_path), message)
+
+    def text(self, key: str, *, required: bool = False) -> str | None:
+        return self.text_at([key], required=required)
+
+    def text_at(self, key_path: list, *, required: bool = False) -> str | None:
+        """A text value; a scalar YAML typed (`Yes`, `2024`) comes back as written."""
+        key = str(key_path[0])
+        value = _dig(self.doc.meta, key_path)
+        if value is None:
+            if required:
+                self.error(key_path, f"'{key}' is required")
+            return None
+        if isinstance(value, str):
+            value = value.strip()
+        elif isinstance(value, bool | int | float | date):
+            value = self.doc.text_of(key_path) or str(value)
+        else:
+            self.error(key_path, f"'{key}' must be text, not a {_kind(value)}")
+            return None
+        if required and not value:
+            self.error(key_path, f"'{key}' must not be empty")
+            return None
+        return value
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.doc.meta.get(key, default)
+        if not isinstance(value, bool):
+            self.error(key, f"'{key}' must be true or false, not {value!r}")
+            return default
+        return value
+
+    def moment(self, key: str, zone: ZoneInfo, *, required: bool = False) -> datetime | None:
+        """A date or date-time; naive ones are in the site's time zone."""
+        value = self.doc.meta.get(key)
+        if value is None:
+            if required:
+                self.error(key, f"'{key}' is required (e.g. {key}: 2024-06-20T16:00:00+00:00)")
+            return None
+        if isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value.strip())
+            except ValueError:
+                self.error(key, f"'{key}' is not a date: {value!r} (use 2024-06-20 or 2024-06-20T16:00:00+02:00)")
+                return None
+        if isinstance(value, datetime):
+            return value if value.tzinfo is not None else value.replace(tzinfo=zone)
+        if isinstance(value, date):
+            return datetime.combine(value, time(), tzinfo=zone)
+        self.error(key, f"'{key}' must be a date, not a {_kind(value)}")
+        return None
+
+    def names(self, key: str, *, split_commas: bool) -> list[str]:
+        """A list of names given as a list or as one (comma-separated) string."""
+        value = self.doc.meta.get(key)
+        if value is None:
+            return []
+        if isinstance(value, str):
+            items = value.split(",") if split_commas else [value]
+            return [" ".join(item.split()) for item in items if item.strip()]
+        key_paths = [[key, i] for i in range(len(value))] if isinstance(value, list) else [[key]]
+        names = (self.text_at(key_path) for key_path in key_paths)
+        return [" ".join(name.split()) for name in names if name]
+
+    def url(self, key: str) -> str | None:
+        value = self.text(key)
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            self.error(key, f"'{key}' must be an http(s) URL, not {value!r}")
+            return None
+        return value
+
+    def slug(self, default_from: str) -> str:
+        value = self.text("slug")
+        if value is None:
+            slug = slugify(default_from)
+            if not slug:
+                self.error("title", f"cannot make a URL slug from the file name {default_from!r}; set 'slug'")
+            return slug
+        if not is_safe_slug(value):
+            self.error("slug", f"'slug' must be lowercase letters, digits and hyphens, like {slugify(value) or 'my-article'!r}")
+            return slugify(value)
+        return value
+
+    def warn_unknown(self, known: frozenset[str]) -> dict[str, Any]:
+        """Unknown keys are kept for templates; near-misses of known ones get a warning."""
+        extra = {key: value for key, value in self.doc.meta.items() if key not in known}
+        for key in extra:
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.8)
+            if close:
+                line = self.doc.line_of([key])
+                self.problems.warn(self.path, line, f"unknown key '{key}': did you mean '{close[0]}'?")
+        return extra
+
+
+def _dig(mapping: dict, key_path: list) -> Any:
+    """The value at key_path, or None where any step is absent."""
+    value: Any = mapping
+    for step in key_path:
+        try:
+            value = value[step]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return value
+
+
+def _kind(value: Any) -> str:
+    return {dict: "mapping", list: "list"}.get(type(value), type(value).__name__)
+
+
+def read_document(path: Path, shown: str, problems: Problems) -> frontmatter.Document | None:
+    """Read and split one file, or record why it cannot be."""
+    try:
+        return frontmatter.parse(frontmatter.decode(path.read_bytes()))
+    except frontmatter.FrontMatterError as exc:
+        problems.error(shown, exc.line, exc.message)
+    except OSError as exc:
+        problems.error(shown, None, f"cannot be read: {exc.strerror}")
+    return None
+
+
+def parse_article(doc: frontmatter.Document, rel: str, zone: ZoneInfo, problems: Problems) -> Article | None:
+    """Validate an article's front matter; None (with problems recorded) if it is unusable."""
+    shown = f"{CONTENT_DIR}/{rel}"
+    before = len(problems.errors)
+    fields = _Fields(doc, shown, problems)
+    title = fields.text("title", required=True)
+    published = fields.moment("date", zone, required=True)
+    article = Article(
+        path=rel,
+        title=title or "",
+        date=published or datetime.min,
+        updated=fields.moment("updated", zone),
+        source=fields.url("source"),
+        source_name=fields.text("source_name"),
+        author_names=fields.names("authors", split_commas=False),
+        tag_names=fields.names("tags", split_commas=True),
+        summary=fields.text("summary") or "",
+        slug=fields.slug(Path(rel).stem),
+        draft=fields.flag("draft", False),
+        wants_analysis=fields.flag("analysis", True),
+        language=fields.text("language"),
+        extra=fields.warn_unknown(ARTICLE_KEYS),
+        body=doc.body,
+        sha256=article_sha256(title or "", doc.body),
+    )
+    return article if len(problems.errors) == before else None
+
+
+def parse_page(doc: frontmatter.Document, rel: str, zone: ZoneInfo, problems: Problems) -> Page | None:
+    """Validate a standalone page's front matter (only the title is required)."""
+    shown = f"{CONTENT_DIR}/{rel}"
+    before = len(problems.errors)
+    fields = _Fields(doc, shown, problems)
+    page = Page(
+        path=rel,
+        title=fields.text("title", required=True) or "",
+        date=fields.moment("date", zone),
+        summary=fields.text("summary") or "",
+        slug=fields.slug(Path(rel).stem),
+        draft=fields.flag("draft", False),
+        language=fields.text("language"),
+        extra=fields.warn_unknown(PAGE_KEYS),
+        body=doc.body,
+    )
+    return page if len(problems.errors) == before else None
+
+
+def content_files(root: Path) -> list[tuple[str, Path]]:
+    """(path relative to content/, absolute path) of every Markdown file, sorted."""
+    base = root / CONTENT_DIR
+    if not base.is_dir():
+        return []
+    found = [(p.relative_to(base).as_posix(), p) for p in base.rglob("*.md") if p.is_file()]
+    return sorted(f for f in found if not any(part.startswith(".") for part in Path(f[0]).parts))
+
+
+@dataclass
+class Content:
+    articles: list[Article]
+    pages: list[Page]
+
+
+def load_content(root: Path, zone: ZoneInfo, problems: Problems, *, drafts: bool = False) -> Content:
+    """Every article and page under root/content, drafts only when asked for."""
+    articles: list[Article] = []
+    pages: list[Page] = []
+    for rel, path in content_files(root):
+        doc = read_document(path, f"{CONTENT_DIR}/{rel}", problems)
+        if doc is None:
+            continue
+        if rel.startswith(PAGES_DIR + "/"):
+            page = parse_page(doc, rel, zone, problems)
+            if page is not None and (drafts or not page.draft):
+                pages.append(page)
+        else:
+            article = parse_article(doc, rel, zone, problems)
+            if article is not None and (drafts or not article.draft):
+                articles.append(article)
+    return Content(articles, pages)
