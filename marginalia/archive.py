@@ -1,0 +1,212 @@
+"""The in-memory site: articles in order, taxonomies, date archives, pages. No I/O.
+
+Everything a template needs is derived here once, so that rendering is a plain map
+from this model to pages.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from .analysis.sidecar import Sidecar
+from .config import Settings
+from .content import Article, Page
+from .errors import Problems
+from .slugs import slugify
+
+TAXONOMIES = ("tags", "sources", "authors")
+
+
+@dataclass(eq=False)
+class Term:
+    """A tag, outlet or author: one term whatever its case, shown as first written."""
+
+    kind: str
+    name: str
+    slug: str
+    articles: list[Article] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"/{self.kind}/{self.slug}/"
+
+    @property
+    def count(self) -> int:
+        return len(self.articles)
+
+
+@dataclass(eq=False)
+class AnalysisView:
+    """What a reader is shown of a sidecar (its HTML is filled by the render step)."""
+
+    sidecar: Sidecar
+    is_stale: bool
+    html: str = ""
+
+    @property
+    def model(self) -> str:
+        return self.sidecar.model
+
+    @property
+    def created(self):  # noqa: ANN201 - datetime | None
+        return self.sidecar.created
+
+    @property
+    def locked(self) -> bool:
+        return self.sidecar.locked
+
+
+@dataclass
+class MonthArchive:
+    year: int
+    month: int
+    articles: list[Article]
+
+    @property
+    def name(self) -> str:
+        return calendar.month_name[self.month]
+
+    @property
+    def url(self) -> str:
+        return f"/{self.year:04d}/{self.month:02d}/"
+
+    @property
+    def count(self) -> int:
+        return len(self.articles)
+
+
+@dataclass
+class YearArchive:
+    year: int
+    articles: list[Article]
+    months: list[MonthArchive]
+
+    @property
+    def url(self) -> str:
+        return f"/{self.year:04d}/"
+
+    @property
+    def count(self) -> int:
+        return len(self.articles)
+
+
+@dataclass
+class Site:
+    """The assembled archive; articles newest first."""
+
+    settings: Settings
+    articles: list[Article]
+    pages: list[Page]
+    terms: dict[str, list[Term]]  # kind -> terms sorted by slug
+    years: list[YearArchive]  # newest first
+    older: dict[int, Article | None]  # id(article) -> the article before it in time
+    newer: dict[int, Article | None]
+
+
+def source_name_of(article: Article) -> str | None:
+    """The outlet's name: as given, else the source URL's host without 'www.'."""
+    if article.source_name:
+        return article.source_name
+    if article.source:
+        return urlsplit(article.source).hostname.removeprefix("www.")  # type: ignore[union-attr]
+    return None
+
+
+def permalink(pattern: str, article: Article) -> str:
+    moment = article.date
+    return pattern.format(
+        year=f"{moment.year:04d}", month=f"{moment.month:02d}", day=f"{moment.day:02d}", slug=article.slug
+    )
+
+
+class _TermIndex:
+    """Collects the terms of one taxonomy; the first spelling seen names the term."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.by_slug: dict[str, Term] = {}
+
+    def add(self, name: str, article: Article, problems: Problems) -> Term | None:
+        slug = slugify(name)
+        if not slug:
+            problems.error(f"content/{article.path}", None, f"{self.kind[:-1]} {name!r} has no letters or digits to make a URL from")
+            return None
+        term = self.by_slug.get(slug)
+        if term is None:
+            term = self.by_slug[slug] = Term(self.kind, name, slug)
+        if not term.articles or term.articles[-1] is not article:
+            term.articles.append(article)
+        return term
+
+    def sorted_terms(self) -> list[Term]:
+        for term in self.by_slug.values():
+            term.articles.reverse()  # collected oldest first; lists show newest first
+        return sorted(self.by_slug.values(), key=lambda term: term.slug)
+
+
+def _unique(terms: Iterable[Term | None]) -> list[Term]:
+    seen: dict[int, Term] = {}
+    for term in terms:
+        if term is not None:
+            seen.setdefault(id(term), term)
+    return list(seen.values())
+
+
+def assemble(
+    settings: Settings,
+    articles: list[Article],
+    pages: list[Page],
+    sidecars: dict[str, Sidecar],
+    problems: Problems,
+) -> Site:
+    """Order articles, give them URLs, terms, neighbours and analyses; build the archives."""
+    oldest_first = sorted(articles, key=lambda a: (a.date, a.path))
+    indexes = {kind: _TermIndex(kind) for kind in TAXONOMIES}
+    for article in oldest_first:
+        article.url = permalink(settings.permalink, article)
+        article.tags = _unique(indexes["tags"].add(n, article, problems) for n in article.tag_names)
+        article.authors = _unique(indexes["authors"].add(n, article, problems) for n in article.author_names)
+        outlet = source_name_of(article)
+        article.source_term = indexes["sources"].add(outlet, article, problems) if outlet else None
+        if article.language is None:
+            article.language = settings.language
+        sidecar = sidecars.get(article.path)
+        if sidecar is not None:
+            stale = sidecar.article_sha256 is not None and sidecar.article_sha256 != article.sha256
+            article.analysis = AnalysisView(sidecar, is_stale=stale)
+    for page in pages:
+        page.url = f"/{page.slug}/"
+        if page.language is None:
+            page.language = settings.language
+    newest_first = oldest_first[::-1]
+    older = {id(a): (oldest_first[i - 1] if i else None) for i, a in enumerate(oldest_first)}
+    newer = {id(a): (newest_first[i - 1] if i else None) for i, a in enumerate(newest_first)}
+    return Site(
+        settings=settings,
+        articles=newest_first,
+        pages=sorted(pages, key=lambda p: (p.title.casefold(), p.path)),
+        terms={kind: index.sorted_terms() for kind, index in indexes.items()},
+        years=_date_archives(newest_first),
+        older=older,
+        newer=newer,
+    )
+
+
+def _date_archives(newest_first: list[Article]) -> list[YearArchive]:
+    years: dict[int, YearArchive] = {}
+    months: dict[tuple[int, int], MonthArchive] = {}
+    for article in newest_first:
+        y, m = article.date.year, article.date.month
+        year = years.get(y)
+        if year is None:
+            year = years[y] = YearArchive(y, [], [])
+        year.articles.append(article)
+        month = months.get((y, m))
+        if month is None:
+            month = months[(y, m)] = MonthArchive(y, m, [])
+            year.months.append(month)
+        month.articles.append(article)
+    return list(years.values())

@@ -1,0 +1,140 @@
+"""The one place outputs go through: no two sources at one path, nothing outside site/.
+
+Rendering fills an `Outputs` in memory; only when the whole build has succeeded does
+`publish` touch site/, writing changed files atomically and removing stale ones.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import atomic
+from .errors import Problems
+
+SITE_DIR = "site"
+KEEP = frozenset({".git"})  # never pruned: a checkout some users deploy from
+
+
+def output_path(site_path: str) -> str:
+    """'/2024/06/x/' -> '2024/06/x/index.html'; '/feed.xml' stays a file."""
+    rel = site_path.lstrip("/")
+    return rel + "index.html" if rel == "" or rel.endswith("/") else rel
+
+
+def is_contained(rel: str) -> bool:
+    """True if rel names a file strictly inside site/ (no '..', no absolute path)."""
+    if not rel or rel.startswith("/") or "\\" in rel or "\x00" in rel:
+        return False
+    normal = posixpath.normpath(rel)
+    return normal == rel and not normal.startswith("../") and normal != ".."
+
+
+@dataclass
+class Outputs:
+    """Files to publish, by path relative to site/: bytes, or a file to copy."""
+
+    files: dict[str, bytes | Path] = field(default_factory=dict)
+    owners: dict[str, str] = field(default_factory=dict)
+
+    def add(self, rel: str, data: bytes | Path, owner: str, problems: Problems) -> None:
+        if not is_contained(rel):
+            problems.error(owner, None, f"would write outside site/: {rel!r}")
+            return
+        if rel in self.files:
+            problems.error(owner, None, f"writes site/{rel}, which {self.owners[rel]} writes too; give one of them another slug")
+            return
+        self.files[rel] = data
+        self.owners[rel] = owner
+
+    def add_tree(self, source: Path, prefix: str, owner_root: Path, problems: Problems) -> None:
+        """Every file below source, at prefix + its relative path (static/ copies)."""
+        if not source.is_dir():
+            return
+        for path in sorted(source.rglob("*")):
+            if path.is_file():
+                rel = prefix + path.relative_to(source).as_posix()
+                self.add(rel, path, _shown(path, owner_root), problems)
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+@dataclass
+class PublishReport:
+    written: int
+    unchanged: int
+    removed: int
+    total_bytes: int
+
+
+def _same(target: Path, data: bytes | Path) -> bool:
+    try:
+        stat = target.stat()
+    except FileNotFoundError:
+        return False
+    if isinstance(data, Path):
+        if stat.st_size != data.stat().st_size:
+            return False
+        data = data.read_bytes()
+    return stat.st_size == len(data) and target.read_bytes() == data
+
+
+def publish(site_dir: Path, outputs: Outputs) -> PublishReport:
+    """Make site_dir hold exactly `outputs`, writing only files whose bytes changed."""
+    site_dir.mkdir(parents=True, exist_ok=True)
+    written = unchanged = total = 0
+    for rel, data in outputs.files.items():
+        target = site_dir / rel
+        size = data.stat().st_size if isinstance(data, Path) else len(data)
+        total += size
+        if target.is_dir():  # a page now stands where a folder was
+            _remove_tree(target)
+        if _same(target, data):
+            unchanged += 1
+            continue
+        payload = data.read_bytes() if isinstance(data, Path) else data
+        try:
+            atomic.write_bytes(target, payload)
+        except (NotADirectoryError, FileExistsError):  # a file stands where a folder must
+            _clear_file_parents(site_dir, target)
+            atomic.write_bytes(target, payload)
+        written += 1
+    removed = _prune(site_dir, set(outputs.files))
+    return PublishReport(written, unchanged, removed, total)
+
+
+def _clear_file_parents(site_dir: Path, target: Path) -> None:
+    for parent in reversed(target.relative_to(site_dir).parents):
+        if (site_dir / parent).is_file():
+            (site_dir / parent).unlink()
+
+
+def _remove_tree(path: Path) -> None:
+    for child in sorted(path.rglob("*"), reverse=True):
+        child.rmdir() if child.is_dir() and not child.is_symlink() else child.unlink()
+    path.rmdir()
+
+
+def _prune(site_dir: Path, wanted: set[str]) -> int:
+    """Delete what no output claims (deleted articles, old pages); then empty folders."""
+    removed = 0
+    for dirpath, dirnames, filenames in os.walk(site_dir, topdown=False):
+        here = Path(dirpath)
+        rel_dir = here.relative_to(site_dir).as_posix()
+        if rel_dir != "." and rel_dir.split("/")[0] in KEEP:
+            continue
+        for name in filenames:
+            rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+            if rel not in wanted and rel.split("/")[0] not in KEEP:
+                (here / name).unlink()
+                removed += 1
+        if here != site_dir and not any(here.iterdir()):
+            here.rmdir()
+    return removed

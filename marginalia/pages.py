@@ -1,0 +1,197 @@
+"""Every HTML page of the site: its URL, its template and its declared context.
+
+Contexts are TypedDicts so that a theme author can read here exactly what each
+template is given (docs/template-context.md describes the same for users).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, TypedDict
+
+from .archive import Site, Term, YearArchive
+from .content import Article, Page
+from .theme import Urls
+
+
+class Pagination(TypedDict):
+    number: int
+    total: int
+    previous_url: str | None
+    next_url: str | None
+    first_url: str
+    page_urls: list[tuple[int, str]]
+
+
+class _Common(TypedDict):
+    canonical: str | None
+    page_title: str
+    description: str
+
+
+class ArticleContext(_Common):
+    article: Article
+    analysis: Any  # archive.AnalysisView | None
+    previous: Article | None
+    next: Article | None
+    jsonld: dict[str, Any]
+
+
+class ListContext(_Common):
+    heading: str
+    kind: str
+    term: Term | None
+    articles: list[Article]
+    pagination: Pagination
+    feed_url: str | None
+
+
+class TermsContext(_Common):
+    heading: str
+    kind: str
+    terms: list[Term]
+
+
+class ArchiveContext(_Common):
+    years: list[YearArchive]
+
+
+class PageContext(_Common):
+    page: Page
+
+
+@dataclass(frozen=True)
+class PageJob:
+    """One page to render: site path ('/2024/06/x/'), template, context, source file."""
+
+    url: str
+    template: str
+    context: dict[str, Any]
+    source: str
+
+
+TERM_HEADINGS = {"tags": "Tags", "sources": "Sources", "authors": "Authors"}
+
+
+def page_url(first_url: str, number: int) -> str:
+    return first_url if number == 1 else f"{first_url}page/{number}/"
+
+
+def _paginated(
+    urls: Urls, first_url: str, articles: list[Article], per_page: int, **fields: Any
+) -> Iterator[PageJob]:
+    """A list of articles cut into pages: first_url, then first_url/page/2/..."""
+    total = max(1, -(-len(articles) // per_page))
+    page_urls = [(n, page_url(first_url, n)) for n in range(1, total + 1)]
+    for number, url in page_urls:
+        heading = fields["heading"]
+        context: ListContext = {
+            **fields,  # type: ignore[typeddict-item]
+            "articles": articles[(number - 1) * per_page : number * per_page],
+            "pagination": {
+                "number": number,
+                "total": total,
+                "previous_url": page_url(first_url, number - 1) if number > 1 else None,
+                "next_url": page_url(first_url, number + 1) if number < total else None,
+                "first_url": first_url,
+                "page_urls": page_urls,
+            },
+            "canonical": urls.abs_url(url),
+            "page_title": heading if number == 1 else f"{heading} (page {number} of {total})",
+        }
+        yield PageJob(url, "list.html", dict(context), "")
+
+
+def article_jsonld(site: Site, urls: Urls, article: Article) -> dict[str, Any]:
+    """schema.org NewsArticle metadata for search engines."""
+    data: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": article.title,
+        "datePublished": article.date.isoformat(),
+        "dateModified": (article.updated or article.date).isoformat(),
+        "url": urls.abs_url(article.url),
+        "mainEntityOfPage": urls.abs_url(article.url),
+        "inLanguage": article.language,
+        "publisher": {"@type": "Organization", "name": site.settings.title},
+    }
+    if article.summary:
+        data["description"] = article.summary
+    if article.authors:
+        data["author"] = [{"@type": "Person", "name": a.name} for a in article.authors]
+    if article.tags:
+        data["keywords"] = [t.name for t in article.tags]
+    if article.source:
+        data["isBasedOn"] = article.source
+    return data
+
+
+def article_pages(site: Site, urls: Urls) -> Iterator[PageJob]:
+    for article in site.articles:
+        context: ArticleContext = {
+            "article": article,
+            "analysis": article.analysis,
+            "previous": site.older[id(article)],
+            "next": site.newer[id(article)],
+            "jsonld": article_jsonld(site, urls, article),
+            "canonical": urls.abs_url(article.url),
+            "page_title": article.title,
+            "description": article.summary or site.settings.description,
+        }
+        yield PageJob(article.url, "article.html", dict(context), f"content/{article.path}")
+
+
+def list_pages(site: Site, urls: Urls) -> Iterator[PageJob]:
+    """Home, term, year and month lists, paginated; the term, archive and standalone pages."""
+    settings = site.settings
+    per_page = settings.paginate
+    description = settings.description
+    yield from _paginated(
+        urls, "/", site.articles, per_page, heading=settings.title, kind="home",
+        term=None, feed_url="/feed.xml", description=description,
+    )
+    for kind, terms in site.terms.items():
+        for term in terms:
+            feed = f"{term.url}feed.xml" if kind == "tags" else None
+            yield from _paginated(
+                urls, term.url, term.articles, per_page, heading=term.name, kind=kind,
+                term=term, feed_url=feed, description=f"{TERM_HEADINGS[kind]}: {term.name}",
+            )
+        terms_context: TermsContext = {
+            "heading": TERM_HEADINGS[kind],
+            "kind": kind,
+            "terms": terms,
+            "canonical": urls.abs_url(f"/{kind}/"),
+            "page_title": TERM_HEADINGS[kind],
+            "description": description,
+        }
+        yield PageJob(f"/{kind}/", "terms.html", dict(terms_context), "")
+    for year in site.years:
+        yield from _paginated(
+            urls, year.url, year.articles, per_page, heading=str(year.year), kind="year",
+            term=None, feed_url=None, description=f"Articles of {year.year}",
+        )
+        for month in year.months:
+            heading = f"{month.name} {month.year}"
+            yield from _paginated(
+                urls, month.url, month.articles, per_page, heading=heading, kind="month",
+                term=None, feed_url=None, description=f"Articles of {heading}",
+            )
+    archive: ArchiveContext = {
+        "years": site.years,
+        "canonical": urls.abs_url("/archive/"),
+        "page_title": "Archive",
+        "description": description,
+    }
+    yield PageJob("/archive/", "archive.html", dict(archive), "")
+    for page in site.pages:
+        context: PageContext = {
+            "page": page,
+            "canonical": urls.abs_url(page.url),
+            "page_title": page.title,
+            "description": page.summary or description,
+        }
+        yield PageJob(page.url, "page.html", dict(context), f"content/{page.path}")
+    not_found: _Common = {"canonical": None, "page_title": "Page not found", "description": description}
+    yield PageJob("/404.html", "404.html", dict(not_found), "")

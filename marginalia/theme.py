@@ -1,0 +1,113 @@
+"""The Jinja2 environment: template lookup, URL helpers and filters shared by all pages."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+from markupsafe import Markup
+
+from .config import Settings
+from .errors import InputError, Problem
+from .paths import builtin_dir
+
+LAYOUTS_DIR = "layouts"
+
+
+class Urls:
+    """Site paths ('/tags/korea/') to hrefs with the base path, or to absolute URLs."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.prefix = settings.base_path.rstrip("/")
+        self.origin = settings.base_url[: len(settings.base_url) - len(settings.base_path)]
+
+    def url(self, path: str) -> str:
+        if not path.startswith("/"):
+            raise ValueError(f"url() takes a site path starting with '/', not {path!r}")
+        return quote(self.prefix + path, safe="/#")
+
+    def abs_url(self, path: str) -> str:
+        return self.origin + self.url(path)
+
+
+def isodate(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def human_date(moment: datetime) -> str:
+    return f"{moment.day} {moment:%B %Y}"
+
+
+def human_datetime(moment: datetime) -> str:
+    offset = moment.strftime("%z")
+    zone = f"UTC{offset[:3]}:{offset[3:]}" if offset else ""
+    return f"{human_date(moment)}, {moment:%H:%M} {zone}".rstrip()
+
+
+def jsonld(data: Any) -> Markup:
+    """JSON safe inside <script>: '<', '>' and '&' escaped, so '</script>' cannot end it."""
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1)
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+def make_environment(root: Path, settings: Settings, globals_: dict[str, Any]) -> jinja2.Environment:
+    """The site's layouts/ first, then the built-in theme (also reachable as 'default/...')."""
+    builtin = jinja2.FileSystemLoader(builtin_dir(LAYOUTS_DIR))
+    loaders: list[jinja2.BaseLoader] = []
+    site_layouts = root / LAYOUTS_DIR
+    if site_layouts.is_dir() and site_layouts.resolve() != builtin_dir(LAYOUTS_DIR).resolve():
+        loaders.append(jinja2.FileSystemLoader(site_layouts))
+    loaders += [builtin, jinja2.PrefixLoader({"default": builtin}, delimiter="/")]
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        auto_reload=False,
+    )
+    urls = Urls(settings)
+    env.globals.update(url=urls.url, abs_url=urls.abs_url, **globals_)
+    env.filters.update(
+        isodate=isodate, human_date=human_date, human_datetime=human_datetime, jsonld=jsonld
+    )
+    return env
+
+
+def template_problem(root: Path, exc: Exception) -> InputError:
+    """A template error located in its file and line (syntax or runtime)."""
+    filename, line = getattr(exc, "filename", None), getattr(exc, "lineno", None)
+    if filename is None:
+        filename, line = _template_frame(exc.__traceback__)
+    shown = _shown_path(root, filename) if filename else "layouts"
+    kind = "template syntax error" if isinstance(exc, jinja2.TemplateSyntaxError) else "template error"
+    return InputError([Problem(shown, line, f"{kind}: {exc}")])
+
+
+def _template_frame(tb: TracebackType | None) -> tuple[str | None, int | None]:
+    """The innermost traceback frame that is a template (Jinja maps it to template lines)."""
+    found: tuple[str | None, int | None] = (None, None)
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith((".html", ".xml", ".txt")):
+            found = (filename, tb.tb_lineno)
+        tb = tb.tb_next
+    return found
+
+
+def _shown_path(root: Path, filename: str) -> str:
+    path = Path(filename)
+    for base, label in ((root, ""), (builtin_dir(LAYOUTS_DIR).parent, " (built-in theme)")):
+        try:
+            return path.resolve().relative_to(base.resolve()).as_posix() + label
+        except ValueError:
+            continue
+    return filename
+
+
