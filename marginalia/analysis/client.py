@@ -1,0 +1,135 @@
+"""One model call: a Chat Completions request through the openai package's AsyncOpenAI.
+
+Retries (429, 5xx, dropped connections, timeouts; honouring Retry-After) are the
+client's own; this module turns every way a call can fail into an AnalysisFailed with a
+reason a person can act on, so one bad answer never ends the run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import openai
+
+from .prompt import Prompt
+
+_OUTER_FENCE = re.compile(r"\A```(?:markdown|md)?\s*\n(.*)\n```\s*\Z", re.DOTALL)
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class AnalysisFailed(Exception):
+    """The model gave no usable analysis for one article; `reason` says why."""
+
+    def __init__(self, reason: str, retries: int = 0) -> None:
+        self.reason = reason
+        self.retries = retries
+        super().__init__(reason)
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    model: str
+    input_tokens: int
+    output_tokens: int
+    retries: int
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    base_url: str | None
+    api_key: str
+    timeout: float
+    max_retries: int
+
+
+def make_client(endpoint: Endpoint) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(
+        api_key=endpoint.api_key,
+        base_url=endpoint.base_url,
+        timeout=endpoint.timeout,
+        max_retries=endpoint.max_retries,
+    )
+
+
+def clean_text(text: str) -> str:
+    """Model text as stored: control characters dropped, one wrapping ``` fence removed."""
+    text = _CONTROL.sub("", text.replace("\r\n", "\n")).strip()
+    match = _OUTER_FENCE.match(text)
+    return match.group(1).strip() if match else text
+
+
+def request_body(prompt: Prompt, model: str, user_message: str) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "model": model,
+        "messages": [
+            {"role": "system", "content": prompt.system},
+            {"role": "user", "content": user_message},
+        ],
+    }
+    if prompt.temperature is not None:
+        body["temperature"] = prompt.temperature
+    if prompt.max_output_tokens is not None:
+        body["max_tokens"] = prompt.max_output_tokens  # understood by every compatible server
+    return body
+
+
+# What the client retries by itself before giving up (so a failure spent every retry).
+_RETRIED_ERRORS = (
+    openai.APITimeoutError,
+    openai.APIConnectionError,
+    openai.RateLimitError,
+    openai.InternalServerError,
+)
+
+
+def _api_reason(exc: openai.APIError) -> str:
+    if isinstance(exc, openai.APITimeoutError):
+        return "timed out (after retries)"
+    if isinstance(exc, openai.APIConnectionError):
+        return f"could not connect to the model service (after retries): {exc.__cause__ or exc}"
+    if isinstance(exc, openai.AuthenticationError):
+        return "the service refused the API key (401): check OPENAI_API_KEY"
+    if isinstance(exc, openai.APIStatusError):
+        return f"the service answered {exc.status_code}: {exc.message}"
+    return f"API error: {exc}"
+
+
+async def ask(client: openai.AsyncOpenAI, body: dict[str, Any]) -> Answer:
+    """Send one request; return the answer or raise AnalysisFailed (never anything else)."""
+    try:
+        raw = await client.chat.completions.with_raw_response.create(**body)
+    except openai.APIError as exc:
+        retries = client.max_retries if isinstance(exc, _RETRIED_ERRORS) else 0
+        raise AnalysisFailed(_api_reason(exc), retries) from None
+    retries = raw.retries_taken
+    try:
+        completion = raw.parse()
+    except (json.JSONDecodeError, openai.APIError, ValueError) as exc:
+        raise AnalysisFailed(f"the reply was not valid JSON ({type(exc).__name__})", retries) from None
+    choices = getattr(completion, "choices", None)
+    if not choices:
+        raise AnalysisFailed("the reply had no choices (not a chat completion)", retries)
+    choice = choices[0]
+    message = choice.message
+    refusal = getattr(message, "refusal", None)
+    if refusal:
+        raise AnalysisFailed(f"the model refused: {refusal.strip()[:200]}", retries)
+    if choice.finish_reason == "length":
+        raise AnalysisFailed("the answer was cut off (finish_reason: length); raise max_output_tokens", retries)
+    if choice.finish_reason == "content_filter":
+        raise AnalysisFailed("the answer was withheld by the service's content filter", retries)
+    text = clean_text(message.content or "")
+    if not text:
+        raise AnalysisFailed("the model's answer was empty", retries)
+    usage = completion.usage
+    return Answer(
+        text=text,
+        model=completion.model or body["model"],
+        input_tokens=usage.prompt_tokens if usage else 0,
+        output_tokens=usage.completion_tokens if usage else 0,
+        retries=retries,
+    )

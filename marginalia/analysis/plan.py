@@ -1,0 +1,58 @@
+"""Which articles need an analysis: fresh, missing, stale, locked or opted out."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from enum import StrEnum
+
+from ..content import Article
+from .sidecar import Sidecar
+
+
+class State(StrEnum):
+    FRESH = "fresh"
+    MISSING = "missing"
+    STALE = "stale"  # article or prompt changed since the analysis was written
+    LOCKED = "locked"  # an editor owns it: never rewritten
+    OPTED_OUT = "opted out"  # analysis: false in the article
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    article: Article
+    sidecar: Sidecar | None
+    state: State
+
+    @property
+    def stale_reason(self) -> str:
+        if self.state is not State.STALE or self.sidecar is None:
+            return ""
+        if self.sidecar.article_sha256 != self.article.sha256:
+            return "article changed"
+        return "prompt changed"
+
+
+def state_of(article: Article, sidecar: Sidecar | None, prompt_sha256: str) -> State:
+    if not article.wants_analysis:
+        return State.OPTED_OUT
+    if sidecar is None:
+        return State.MISSING
+    if sidecar.locked:
+        return State.LOCKED
+    if sidecar.article_sha256 != article.sha256 or sidecar.prompt_sha256 != prompt_sha256:
+        return State.STALE
+    return State.FRESH
+
+
+def make_plan(articles: list[Article], prompt_sha256: str) -> list[PlanItem]:
+    """One item per article in the given order (newest first: the order `--limit` takes)."""
+    items = []
+    for article in articles:
+        sidecar = article.analysis.sidecar if article.analysis is not None else None
+        items.append(PlanItem(article, sidecar, state_of(article, sidecar, prompt_sha256)))
+    return items
+
+
+def counts(plan: list[PlanItem]) -> Counter[State]:
+    return Counter(item.state for item in plan)

@@ -1,0 +1,253 @@
+"""analyze: ask the model for each missing or stale analysis and keep every answer.
+
+Each sidecar is written atomically the moment its answer arrives, so an interrupted run
+(Ctrl-C, kill -9) keeps all finished work and the next run makes only the calls left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from ..build import load_site
+from ..config import AnalysisSettings, load_settings
+from ..content import CONTENT_DIR
+from ..errors import MarginaliaError, Problems, UsageError
+from .client import AnalysisFailed, Endpoint, ask, make_client, request_body
+from .plan import PlanItem, State, make_plan
+from .progress import Progress
+from .prompt import Prompt, load_prompt
+from .sidecar import Sidecar, read_sidecar, write_sidecar
+from .tokens import token_counter
+
+TODO = frozenset({State.MISSING, State.STALE})
+
+
+@dataclass
+class AnalyzeOptions:
+    paths: list[Path] = field(default_factory=list)
+    force: bool = False
+    limit: int | None = None
+    model: str | None = None
+    concurrency: int | None = None
+    dry_run: bool = False
+
+
+@dataclass
+class Failure:
+    path: str
+    reason: str
+
+
+@dataclass
+class AnalyzeReport:
+    todo: list[PlanItem]
+    skipped: Counter[State]
+    model: str
+    settings: AnalysisSettings
+    analysed: list[str] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    retries: int = 0
+    seconds: float = 0.0
+    over_limit: int = 0
+    tokens_method: str = ""
+    interrupted: bool = False
+
+    @property
+    def calls(self) -> int:
+        """Requests sent: one per finished article plus every retry."""
+        return len(self.analysed) + len(self.failures) + self.retries
+
+    def cost(self) -> float:
+        prices = self.settings.price_per_million_tokens
+        return (self.input_tokens * prices.input + self.output_tokens * prices.output) / 1e6
+
+    def skipped_text(self) -> str:
+        parts = [f"{n} {state.value}" for state, n in sorted(self.skipped.items()) if n]
+        if self.over_limit:
+            parts.append(f"{self.over_limit} over --limit")
+        return ", ".join(parts) or "none"
+
+
+class MissingKey(MarginaliaError):
+    """No OPENAI_API_KEY for a service that needs one."""
+
+
+def endpoint_for(analysis: AnalysisSettings) -> Endpoint:
+    """Where to send requests; OpenAI itself needs OPENAI_API_KEY, a local server may not."""
+    base_url = analysis.base_url or os.environ.get("OPENAI_BASE_URL") or None
+    key = os.environ.get("OPENAI_API_KEY", "").strip()
+    if not key:
+        if base_url is None:
+            raise MissingKey(
+                "no API key: set the OPENAI_API_KEY environment variable, or point "
+                "analysis.base_url (or OPENAI_BASE_URL) at a local server such as Ollama"
+            )
+        key = "no-key"  # Ollama, vLLM and llama.cpp accept any key unless told otherwise
+    return Endpoint(base_url, key, analysis.timeout, analysis.max_retries)
+
+
+def _article_paths(root: Path, args: list[Path]) -> set[str]:
+    """Content-relative paths of the articles named (files or folders), or UsageError."""
+    content = (root / CONTENT_DIR).resolve()
+    chosen: set[str] = set()
+    for arg in args:
+        candidates = [arg, root / arg, content / arg] if not arg.is_absolute() else [arg]
+        target = next((c.resolve() for c in candidates if c.exists()), None)
+        if target is None or not target.is_relative_to(content):
+            raise UsageError(f"{arg}: not an article or folder under {CONTENT_DIR}/")
+        if target.is_dir():
+            chosen.update(p.relative_to(content).as_posix() for p in target.rglob("*.md"))
+        else:
+            chosen.add(target.relative_to(content).as_posix())
+    return chosen
+
+
+def select(plan: list[PlanItem], options: AnalyzeOptions, root: Path) -> tuple[list[PlanItem], Counter[State], int]:
+    """The items to analyse (newest first, at most --limit), counts of the rest, how many
+    --limit left out."""
+    if options.paths:
+        wanted = _article_paths(root, options.paths)
+        plan = [item for item in plan if item.article.path in wanted]
+    states = TODO | {State.FRESH} if options.force else TODO
+    todo = [item for item in plan if item.state in states]
+    skipped = Counter(item.state for item in plan if item.state not in states)
+    over_limit = 0
+    if options.limit is not None and len(todo) > options.limit:
+        over_limit = len(todo) - options.limit
+        todo = todo[: options.limit]
+    return todo, skipped, over_limit
+
+
+def model_for(options: AnalyzeOptions, prompt: Prompt, analysis: AnalysisSettings) -> str:
+    """--model, else the prompt's model, else config's analysis.model."""
+    return options.model or prompt.model or analysis.model
+
+
+async def _call_all(
+    root: Path,
+    todo: list[PlanItem],
+    messages: list[str],
+    prompt: Prompt,
+    model: str,
+    endpoint: Endpoint,
+    concurrency: int,
+    report: AnalyzeReport,
+    progress: Progress,
+) -> None:
+    client = make_client(endpoint)
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(item: PlanItem, message: str) -> None:
+        async with gate:
+            try:
+                answer = await ask(client, request_body(prompt, model, message))
+            except AnalysisFailed as failed:
+                report.retries += failed.retries
+                report.failures.append(Failure(f"{CONTENT_DIR}/{item.article.path}", failed.reason))
+                progress.done(f"{CONTENT_DIR}/{item.article.path}", False, failed.reason)
+                return
+        report.retries += answer.retries
+        report.input_tokens += answer.input_tokens
+        report.output_tokens += answer.output_tokens
+        current = read_sidecar(root, item.article.path, Problems())
+        if current is not None and current.locked:  # an editor locked it during the run
+            report.failures.append(Failure(f"{CONTENT_DIR}/{item.article.path}", "locked during the run; left as it is"))
+            progress.done(f"{CONTENT_DIR}/{item.article.path}", False, "locked during the run")
+            return
+        write_sidecar(
+            root,
+            Sidecar(
+                article=item.article.path,
+                model=answer.model,
+                body=answer.text,
+                prompt=prompt.name,
+                prompt_sha256=prompt.sha256,
+                article_sha256=item.article.sha256,
+                created=datetime.now(UTC).replace(microsecond=0),
+                usage={"input_tokens": answer.input_tokens, "output_tokens": answer.output_tokens},
+                extra=item.sidecar.extra if item.sidecar else {},
+            ),
+        )
+        report.analysed.append(item.article.path)
+        progress.done(f"{CONTENT_DIR}/{item.article.path}", True)
+
+    try:
+        await asyncio.gather(*(one(item, message) for item, message in zip(todo, messages, strict=True)))
+    finally:
+        await client.close()
+
+
+def analyze(root: Path, options: AnalyzeOptions, stream: TextIO = sys.stderr) -> AnalyzeReport:
+    """Plan, then (unless dry_run) call the model for each selected article."""
+    problems = Problems()
+    settings = load_settings(root)
+    site = load_site(root, settings, problems, drafts=False)
+    problems.raise_if_errors()
+    prompt = load_prompt(root, settings.analysis.prompt)
+    model = model_for(options, prompt, settings.analysis)
+    todo, skipped, over_limit = select(make_plan(site.articles, prompt.sha256), options, root)
+    messages = [prompt.user_message(item.article) for item in todo]
+    report = AnalyzeReport(todo, skipped, model, settings.analysis, over_limit=over_limit)
+    if options.dry_run:
+        count, report.tokens_method = token_counter(model)
+        report.input_tokens = sum(count(prompt.system) + count(m) for m in messages)
+        report.output_tokens = len(todo) * (prompt.max_output_tokens or 0)
+        return report
+    if not todo:
+        return report
+    endpoint = endpoint_for(settings.analysis)
+    concurrency = options.concurrency or settings.analysis.concurrency
+    progress = Progress(len(todo), stream)
+    started = time.monotonic()
+    try:
+        asyncio.run(_call_all(root, todo, messages, prompt, model, endpoint, concurrency, report, progress))
+    except KeyboardInterrupt:
+        report.interrupted = True  # every finished sidecar is already on disk
+    finally:
+        progress.close()
+        report.seconds = time.monotonic() - started
+    return report
+
+
+def describe_plan(report: AnalyzeReport) -> str:
+    """What --dry-run prints: each article to do, tokens and cost estimated."""
+    prices = report.settings.price_per_million_tokens
+    lines = [f"Would analyse {len(report.todo)} articles with {report.model}; skipping {report.skipped_text()}."]
+    for item in report.todo:
+        why = item.state.value + (f" ({item.stale_reason})" if item.stale_reason else "")
+        lines.append(f"  {CONTENT_DIR}/{item.article.path}  [{why}]")
+    lines.append(f"Estimated input: {report.input_tokens:,} tokens ({report.tokens_method}).")
+    if report.output_tokens:
+        lines.append(f"Output: at most {report.output_tokens:,} tokens (the prompt's max_output_tokens per article).")
+    lines.append(
+        f"Estimated cost: at most ${report.cost():.4f} at ${prices.input:g} in / ${prices.output:g} out "
+        "per million tokens (analysis.price_per_million_tokens). No calls were made."
+    )
+    return "\n".join(lines)
+
+
+def describe_run(report: AnalyzeReport) -> str:
+    """The closing summary of a run: counts, each failure with its reason, tokens, cost."""
+    lines = []
+    if report.interrupted:
+        lines.append("Interrupted: every analysis finished so far is saved; run analyze again for the rest.")
+    lines.append(
+        f"Analysed {len(report.analysed)}, failed {len(report.failures)}, skipped {report.skipped_text()}"
+        f" ({report.calls} calls, {report.retries} retries, {report.seconds:.1f} s)."
+    )
+    lines += [f"  failed: {f.path}: {f.reason}" for f in report.failures]
+    lines.append(
+        f"Tokens: {report.input_tokens:,} in, {report.output_tokens:,} out; "
+        f"estimated cost ${report.cost():.4f}."
+    )
+    return "\n".join(lines)
