@@ -170,6 +170,9 @@ def parse_settings(text: str, path: str, overrides: dict | None = None) -> Setti
         for error in exc.errors():
             loc = [str(step) if not isinstance(step, int) else step for step in error["loc"]]
             name = ".".join(str(step) for step in loc)
+            if overrides and loc and loc[0] in overrides:  # a command-line option, not the file
+                problems.error(f"--{str(loc[0]).replace('_', '-')}", None, _describe(error))
+                continue
             line = yamltext.line_of(text, loc) if loc and text.strip() else None
             problems.error(path, line, f"{name}: {_describe(error)}")
         problems.raise_if_errors()

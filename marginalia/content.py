@@ -22,9 +22,22 @@ CONTENT_DIR = "content"
 PAGES_DIR = "pages"
 
 ARTICLE_KEYS = frozenset(
-    "title date source source_name authors tags summary slug draft updated analysis language".split()
+    [
+        "title",
+        "date",
+        "source",
+        "source_name",
+        "authors",
+        "tags",
+        "summary",
+        "slug",
+        "draft",
+        "updated",
+        "analysis",
+        "language",
+    ]
 )
-PAGE_KEYS = frozenset("title date summary slug draft language".split())
+PAGE_KEYS = frozenset(["title", "date", "summary", "slug", "draft", "language"])
 
 
 def article_sha256(title: str, body: str) -> str:
@@ -56,6 +69,7 @@ class Article:
     extra: dict[str, Any]
     body: str
     sha256: str
+    has_time: bool  # false for `date: 2024-06-20`: pages show the day alone
     # Filled by archive.assemble / render:
     url: str = ""
     authors: list[Any] = field(default_factory=list)
@@ -139,7 +153,10 @@ class _Fields:
             try:
                 value = datetime.fromisoformat(value.strip())
             except ValueError:
-                self.error(key, f"'{key}' is not a date: {value!r} (use 2024-06-20 or 2024-06-20T16:00:00+02:00)")
+                self.error(
+                    key,
+                    f"'{key}' is not a date: {value!r} (use 2024-06-20 or 2024-06-20T16:00:00+02:00)",
+                )
                 return None
         if isinstance(value, datetime):
             return value if value.tzinfo is not None else value.replace(tzinfo=zone)
@@ -164,8 +181,12 @@ class _Fields:
         value = self.text(key)
         if value is None:
             return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        try:
+            parts = urlsplit(value)
+            host = parts.hostname  # None for 'https://:80/'; ValueError for 'http://[::1'
+        except ValueError:
+            host = None
+        if host is None or parts.scheme not in ("http", "https"):
             self.error(key, f"'{key}' must be an http(s) URL, not {value!r}")
             return None
         return value
@@ -175,10 +196,16 @@ class _Fields:
         if value is None:
             slug = slugify(default_from)
             if not slug:
-                self.error("title", f"cannot make a URL slug from the file name {default_from!r}; set 'slug'")
+                self.error(
+                    "title",
+                    f"cannot make a URL slug from the file name {default_from!r}; set 'slug'",
+                )
             return slug
         if not is_safe_slug(value):
-            self.error("slug", f"'slug' must be lowercase letters, digits and hyphens, like {slugify(value) or 'my-article'!r}")
+            self.error(
+                "slug",
+                f"'slug' must be lowercase letters, digits and hyphens, like {slugify(value) or 'my-article'!r}",
+            )
             return slugify(value)
         return value
 
@@ -186,11 +213,42 @@ class _Fields:
         """Unknown keys are kept for templates; near-misses of known ones get a warning."""
         extra = {key: value for key, value in self.doc.meta.items() if key not in known}
         for key in extra:
-            close = difflib.get_close_matches(key, known, n=1, cutoff=0.8)
+            close = _near_miss(key, known)
             if close:
                 line = self.doc.line_of([key])
-                self.problems.warn(self.path, line, f"unknown key '{key}': did you mean '{close[0]}'?")
+                self.problems.warn(self.path, line, f"unknown key '{key}': did you mean '{close}'?")
         return extra
+
+
+def _near_miss(key: str, known: frozenset[str]) -> str | None:
+    """The known key `key` is likely a typo of: one edit or swap away (`tgas`), or close."""
+    folded = key.casefold()
+    for name in sorted(known):
+        if folded == name or _one_edit(folded, name):
+            return name
+    close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.8)
+    return close[0] if close else None
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """a and b differ by one insertion, deletion, substitution or swap of neighbours."""
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diff) == 2 and diff[1] == diff[0] + 1:
+            i, j = diff
+            return a[i] == b[j] and a[j] == b[i]
+        return len(diff) == 1
+    short, long = sorted((a, b), key=len)
+    if len(long) - len(short) != 1:
+        return False
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
+def _has_time(value: Any) -> bool:
+    """Whether a date was written with a time of day (`2024-06-20` was not)."""
+    if isinstance(value, str):
+        return len(value.strip()) > len("2024-06-20")
+    return not (isinstance(value, date) and not isinstance(value, datetime))
 
 
 def _dig(mapping: dict, key_path: list) -> Any:
@@ -219,7 +277,9 @@ def read_document(path: Path, shown: str, problems: Problems) -> frontmatter.Doc
     return None
 
 
-def parse_article(doc: frontmatter.Document, rel: str, zone: ZoneInfo, problems: Problems) -> Article | None:
+def parse_article(
+    doc: frontmatter.Document, rel: str, zone: ZoneInfo, problems: Problems
+) -> Article | None:
     """Validate an article's front matter; None (with problems recorded) if it is unusable."""
     shown = f"{CONTENT_DIR}/{rel}"
     before = len(problems.errors)
@@ -243,11 +303,14 @@ def parse_article(doc: frontmatter.Document, rel: str, zone: ZoneInfo, problems:
         extra=fields.warn_unknown(ARTICLE_KEYS),
         body=doc.body,
         sha256=article_sha256(title or "", doc.body),
+        has_time=_has_time(doc.meta.get("date")),
     )
     return article if len(problems.errors) == before else None
 
 
-def parse_page(doc: frontmatter.Document, rel: str, zone: ZoneInfo, problems: Problems) -> Page | None:
+def parse_page(
+    doc: frontmatter.Document, rel: str, zone: ZoneInfo, problems: Problems
+) -> Page | None:
     """Validate a standalone page's front matter (only the title is required)."""
     shown = f"{CONTENT_DIR}/{rel}"
     before = len(problems.errors)
@@ -281,7 +344,9 @@ class Content:
     pages: list[Page]
 
 
-def load_content(root: Path, zone: ZoneInfo, problems: Problems, *, drafts: bool = False) -> Content:
+def load_content(
+    root: Path, zone: ZoneInfo, problems: Problems, *, drafts: bool = False
+) -> Content:
     """Every article and page under root/content, drafts only when asked for."""
     articles: list[Article] = []
     pages: list[Page] = []

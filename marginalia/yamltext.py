@@ -96,6 +96,10 @@ def load(text: str) -> Any:
         raise YamlSyntaxError(line, f"the character U+{char:04X} is not allowed in YAML") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        opened = ("while parsing a flow", "while scanning a quoted")
+        unclosed = (exc.context or "").startswith(opened)
+        if exc.context_mark is not None and (unclosed or mark.index >= len(text.rstrip())):
+            mark = exc.context_mark  # `[a, b` or `"...` never closed: where it was opened
         line = mark.line + 1 if mark is not None else None
         message = " ".join(part for part in (exc.context, exc.problem) if part)
         raise YamlSyntaxError(line, message or "invalid YAML") from None

@@ -1,0 +1,250 @@
+"""Property: whatever an article file holds, the loader never crashes.
+
+It yields an Article, or at least one error located at the file (and a line in it).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from marginalia.content import ARTICLE_KEYS, Article, load_content, parse_article, read_document
+from marginalia.errors import Problems
+from marginalia.slugs import is_safe_slug
+
+ZONE = ZoneInfo("Europe/Berlin")
+SHOWN = "content/2024/a.md"
+FAST = settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+@pytest.fixture(scope="module")
+def file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("prop") / "content" / "2024" / "a.md"
+    path.parent.mkdir(parents=True)
+    return path
+
+
+def load(file: Path, data: bytes) -> tuple[Article | None, Problems]:
+    """read_document + parse_article, as the build does; asserts the loader's contract."""
+    file.write_bytes(data)
+    problems = Problems()
+    doc = read_document(file, SHOWN, problems)
+    found = parse_article(doc, "2024/a.md", ZONE, problems) if doc is not None else None
+    lines = data.count(b"\n") + data.count(b"\r") + 1
+    if found is None:
+        assert problems.errors, "no article and no error"
+    else:
+        assert not problems.errors, problems.errors
+        check_article(found)
+    for problem in problems.errors + problems.warnings:
+        assert problem.path == SHOWN
+        assert problem.line is not None, f"unlocated: {problem}"
+        assert 1 <= problem.line <= lines, (problem, lines)
+        assert problem.message.strip()
+    return found, problems
+
+
+def check_article(found: Article) -> None:
+    assert isinstance(found.title, str) and found.title.strip()
+    assert isinstance(found.date, datetime) and found.date.tzinfo is not None
+    assert found.updated is None or found.updated.tzinfo is not None
+    assert all(isinstance(name, str) and name for name in found.tag_names + found.author_names)
+    assert is_safe_slug(found.slug)
+    assert found.source is None or found.source.startswith(("http://", "https://"))
+    assert re.fullmatch(r"[0-9a-f]{64}", found.sha256)
+    assert not set(found.extra) & ARTICLE_KEYS
+
+
+# --- front matter built from YAML-ish fragments ---------------------------------------------
+
+KEYS = [*sorted(ARTICLE_KEYS), "titel", "tgas", "extra", "x", "1", "? a", "- b", "<<", "", "a b"]
+VALUES = [
+    "",
+    "Yes",
+    "no",
+    "~",
+    "null",
+    "2024",
+    "0x1f",
+    "1e400",
+    "-.inf",
+    "2024-06-20",
+    "2024-02-30",
+    "2024-06-20T16:00:00+02:00",
+    "2024-06-20 16:00",
+    "2024-13-01T25:61:00",
+    "20/06/2024",
+    "https://www.example.com/a",
+    "ftp://x",
+    "http://[::1",
+    "https://:80/",
+    "javascript:alert(1)",
+    "[a, b]",
+    "[a, b",
+    "{a: 1}",
+    "{a: ",
+    "[[[]]]",
+    "&anchor v",
+    "*anchor",
+    "*missing",
+    "!!int x",
+    "!!timestamp x",
+    "!!binary ***",
+    "!!python/object:os.system ls",
+    "!!str",
+    "!!set {a}",
+    "'single",
+    '"double',
+    '"esc \\x00"',
+    "|",
+    ">-",
+    "a: b",
+    "- item",
+    "# comment",
+    "%YAML 1.1",
+    "../../x",
+    "Korea, korea, 북한",
+    "\t",
+    "\x00",
+    "\x85",
+    "\ufeff",
+    "---",
+    "...",
+    "@",
+    "`",
+    "\u2028",
+    "é" * 3,
+    "%",
+    "&",
+    "*",
+    "!",
+    "?",
+    ":",
+]
+INDENTS = ["", " ", "  ", "    ", "\t", "- ", "  - "]
+LINE = st.one_of(
+    st.builds(
+        lambda indent, key, sep, value: f"{indent}{key}{sep}{value}",
+        st.sampled_from(INDENTS),
+        st.sampled_from(KEYS),
+        st.sampled_from([": ", ":", " : ", ":\t", ""]),
+        st.one_of(st.sampled_from(VALUES), st.text(max_size=12)),
+    ),
+    st.sampled_from(VALUES),
+    st.text(max_size=20),
+)
+FRONT = st.lists(LINE, max_size=10).map("\n".join)
+FENCES = st.sampled_from(["---\n", "---\r\n", "\ufeff---\n", "--- \n", "", "---"])
+CLOSERS = st.sampled_from(["\n---\n", "\r\n---\r\n", "\n---", "\n...\n", "\n", "\n----\n"])
+BODY = st.one_of(st.just("Body.\n"), st.text(max_size=40))
+
+
+@FAST
+@given(fence=FENCES, front=FRONT, closer=CLOSERS, body=BODY)
+def test_yaml_ish_front_matter_never_crashes(
+    file: Path, fence: str, front: str, closer: str, body: str
+) -> None:
+    load(file, (fence + front + closer + body).encode("utf-8", "surrogatepass"))
+
+
+# --- real YAML mappings, dumped ----------------------------------------------------------------
+
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=30),
+    st.dates(min_value=date(1, 1, 1)),
+    st.datetimes(timezones=st.sampled_from([None, UTC, timezone(timedelta(hours=9, minutes=30))])),
+)
+VALUE = st.recursive(
+    SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+MAPPING = st.dictionaries(
+    st.one_of(st.sampled_from(sorted(ARTICLE_KEYS)), st.text(max_size=10)), VALUE, max_size=8
+)
+
+
+@FAST
+@given(meta=MAPPING, body=BODY)
+def test_dumped_mappings_never_crash(file: Path, meta: dict, body: str) -> None:
+    front = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False)
+    load(file, f"---\n{front}---\n{body}".encode("utf-8", "surrogatepass"))
+
+
+EXTRA_KEYS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=10).filter(
+    lambda k: k not in ARTICLE_KEYS
+)
+
+
+@FAST
+@given(
+    title=st.text(min_size=1, max_size=40).filter(lambda t: t.strip()),
+    when=st.datetimes(
+        min_value=datetime(1900, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+    ),
+    extra=st.dictionaries(EXTRA_KEYS, SCALARS, max_size=4),
+)
+def test_a_valid_article_always_loads_as_written(
+    file: Path, title: str, when: datetime, extra: dict
+) -> None:
+    front = yaml.safe_dump(
+        {"title": title, "date": when, **extra}, allow_unicode=True, sort_keys=False
+    )
+    found, _ = load(file, f"---\n{front}---\nBody.\n".encode("utf-8", "surrogatepass"))
+    assert found is not None
+    assert found.title == title.strip()
+    assert found.date == when
+    assert found.extra == extra
+
+
+# --- arbitrary bytes ---------------------------------------------------------------------------
+
+
+@FAST
+@given(
+    prefix=st.sampled_from(
+        [b"", b"---\n", b"---\ntitle: t\ndate: 2024-06-20\n", b"\xef\xbb\xbf---\r\n"]
+    ),
+    data=st.binary(max_size=200),
+)
+def test_arbitrary_bytes_never_crash(file: Path, prefix: bytes, data: bytes) -> None:
+    load(file, prefix + data)
+
+
+def test_load_content_on_a_folder_of_hostile_files(tmp_path: Path) -> None:
+    """The same through load_content: every bad file reported, good ones kept."""
+    files = {
+        "good.md": b"---\ntitle: Yes\ndate: 2024-06-20\n---\nOk.\n",
+        "bytes.md": b"---\ntitle: \xff\xfe\n---\n",
+        "deep.md": b"---\ntitle: " + b"[" * 1_000 + b"\ndate: 2024-06-20\n---\n",
+        "tags.md": b"---\ntitle: t\ndate: 2024-06-20\ntags: !!int x\n---\n",
+        "when.md": b"---\ntitle: t\ndate: 2024-02-30\n---\n",
+        "alias.md": b"---\ntitle: &a [*a]\ndate: 2024-06-20\n---\n",
+        "nul.md": b"---\ntitle: a\x00b\ndate: 2024-06-20\n---\n",
+        "empty.md": b"",
+    }
+    for name, data in files.items():
+        (tmp_path / "content" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "content" / name).write_bytes(data)
+    problems = Problems()
+    loaded = load_content(tmp_path, ZONE, problems)
+    assert [a.title for a in loaded.articles] == ["Yes"]
+    assert {e.path for e in problems.errors} == {f"content/{n}" for n in files if n != "good.md"}
+    assert all(e.line is not None for e in problems.errors), problems.errors
