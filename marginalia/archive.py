@@ -51,7 +51,7 @@ class AnalysisView:
         return self.sidecar.model
 
     @property
-    def created(self):  # noqa: ANN201 - datetime | None
+    def created(self):
         return self.sidecar.created
 
     @property
@@ -118,7 +118,10 @@ def source_name_of(article: Article) -> str | None:
 def permalink(pattern: str, article: Article) -> str:
     moment = article.date
     return pattern.format(
-        year=f"{moment.year:04d}", month=f"{moment.month:02d}", day=f"{moment.day:02d}", slug=article.slug
+        year=f"{moment.year:04d}",
+        month=f"{moment.month:02d}",
+        day=f"{moment.day:02d}",
+        slug=article.slug,
     )
 
 
@@ -132,7 +135,11 @@ class _TermIndex:
     def add(self, name: str, article: Article, problems: Problems) -> Term | None:
         slug = slugify(name)
         if not slug:
-            problems.error(f"content/{article.path}", None, f"{self.kind[:-1]} {name!r} has no letters or digits to make a URL from")
+            problems.error(
+                f"content/{article.path}",
+                None,
+                f"{self.kind[:-1]} {name!r} has no letters or digits to make a URL from",
+            )
             return None
         term = self.by_slug.get(slug)
         if term is None:
@@ -168,7 +175,9 @@ def assemble(
     for article in oldest_first:
         article.url = permalink(settings.permalink, article)
         article.tags = _unique(indexes["tags"].add(n, article, problems) for n in article.tag_names)
-        article.authors = _unique(indexes["authors"].add(n, article, problems) for n in article.author_names)
+        article.authors = _unique(
+            indexes["authors"].add(n, article, problems) for n in article.author_names
+        )
         outlet = source_name_of(article)
         article.source_term = indexes["sources"].add(outlet, article, problems) if outlet else None
         if article.language is None:

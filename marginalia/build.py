@@ -18,7 +18,7 @@ from .analysis.sidecar import ANALYSES_DIR, Sidecar, read_sidecar, sidecar_files
 from .archive import Site, assemble
 from .config import Settings, load_settings
 from .content import CONTENT_DIR, PAGES_DIR, content_files, load_content
-from .errors import Problems
+from .errors import InputError, Problems
 from .markdown import analysis_renderer, article_renderer
 from .output import SITE_DIR, Outputs, PublishReport, output_path, publish
 from .pages import PageJob, article_pages, list_pages
@@ -47,14 +47,19 @@ def load_site(root: Path, settings: Settings, problems: Problems, *, drafts: boo
     known = {rel for rel, _ in content_files(root) if not rel.startswith(PAGES_DIR + "/")}
     for rel in sidecar_files(root):
         if rel not in known:
-            problems.warn(f"{ANALYSES_DIR}/{rel}", None, f"no article {CONTENT_DIR}/{rel}: this analysis is not shown")
+            problems.warn(
+                f"{ANALYSES_DIR}/{rel}",
+                None,
+                f"no article {CONTENT_DIR}/{rel}: this analysis is not shown",
+            )
     return assemble(settings, content.articles, content.pages, sidecars, problems)
 
 
 def render_markdown(site: Site) -> None:
     """Article, page and analysis bodies to HTML (analyses always with raw HTML off)."""
-    article_md = article_renderer(site.settings.markdown.unsafe_html)
-    analysis_md = analysis_renderer()
+    base_path = site.settings.base_path
+    article_md = article_renderer(site.settings.markdown.unsafe_html, base_path)
+    analysis_md = analysis_renderer(base_path)
     for article in site.articles:
         article.html = Markup(article_md.render(article.body))
         if article.analysis is not None:
@@ -83,7 +88,12 @@ def render_site(root: Path, site: Site, problems: Problems) -> Outputs:
             html = template.render(job.context)
         except jinja2.TemplateError as exc:
             raise template_problem(root, exc) from None
-        outputs.add(output_path(job.url), html.encode("utf-8"), job.source or f"the page {job.url}", problems)
+        outputs.add(
+            output_path(job.url),
+            html.encode("utf-8"),
+            job.source or f"the page {job.url}",
+            problems,
+        )
     for path, data in feeds.site_feeds(site, urls):
         outputs.add(output_path(path), data, f"the feed {path}", problems)
     sitemap_entries = [(job.url, _lastmod(job)) for job in jobs if _in_sitemap(job)]
@@ -123,23 +133,40 @@ def _site_globals(settings: Settings) -> dict:
 
 
 def _in_sitemap(job: PageJob) -> bool:
-    return job.url != "/404.html" and "/page/" not in job.url
+    """Every page but 404.html and the continuation pages (/page/2/...) of a list."""
+    pagination = job.context.get("pagination")
+    return job.url != "/404.html" and (pagination is None or pagination["number"] == 1)
 
 
-def _lastmod(job: PageJob):  # noqa: ANN202 - datetime | None
+def _lastmod(job: PageJob):
     article = job.context.get("article")
     return (article.updated or article.date) if article is not None else None
+
+
+def load_and_render(
+    root: Path, *, drafts: bool = False, base_url: str | None = None
+) -> tuple[Site, Outputs, Problems]:
+    """Everything but writing; raise InputError with every problem found.
+
+    Rendering goes on after loading found problems (without the files that failed), so
+    that URL clashes and template errors are reported in the same run.
+    """
+    problems = Problems()
+    settings = load_settings(root, base_url)  # without settings nothing else can be read
+    site = load_site(root, settings, problems, drafts=drafts)
+    try:
+        outputs = render_site(root, site, problems)
+    except InputError as exc:  # a template error ends rendering
+        problems.errors.extend(exc.errors)
+    problems.raise_if_errors()
+    return site, outputs, problems
 
 
 def build(root: Path, *, drafts: bool = False, base_url: str | None = None) -> BuildReport:
     """Validate everything, render every page, then publish to root/site/."""
     started = time.perf_counter()
-    problems = Problems()
-    settings = load_settings(root, base_url)
-    site = load_site(root, settings, problems, drafts=drafts)
-    problems.raise_if_errors()
-    outputs = render_site(root, site, problems)
-    problems.raise_if_errors()
+    _, outputs, problems = load_and_render(root, drafts=drafts, base_url=base_url)
     report = publish(root / SITE_DIR, outputs)
-    return BuildReport(len(outputs.files), report, time.perf_counter() - started, sorted(set(problems.warnings)))
-
+    return BuildReport(
+        len(outputs.files), report, time.perf_counter() - started, sorted(set(problems.warnings))
+    )

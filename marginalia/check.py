@@ -7,9 +7,8 @@ from pathlib import Path
 
 from .analysis.plan import State, counts, make_plan
 from .analysis.prompt import load_prompt
-from .build import load_site, render_site
-from .config import load_settings
-from .errors import Problem, Problems
+from .build import load_and_render
+from .errors import Problem
 
 
 @dataclass
@@ -21,25 +20,33 @@ class CheckReport:
     warnings: list[Problem]
 
     def summary(self) -> str:
-        lines = [f"OK: {self.articles} articles, {self.pages} pages; config, content, analyses and templates are valid."]
+        lines = [
+            f"OK: {self.articles} articles, {self.pages} pages; config, content, analyses and templates are valid."
+        ]
         lines.append("Analyses: " + ", ".join(f"{self.states.get(s, 0)} {s.value}" for s in State))
         if self.prompt_stale:
-            lines.append(f"  ({self.prompt_stale} of the stale ones only because the prompt changed)")
+            lines.append(
+                f"  ({self.prompt_stale} of the stale ones only because the prompt changed)"
+            )
         todo = self.states.get(State.MISSING, 0) + self.states.get(State.STALE, 0)
         if todo:
-            lines.append(f"Run 'python build.py analyze' to write the {todo} missing and stale analyses.")
+            lines.append(
+                f"Run 'python build.py analyze' to write the {todo} missing and stale analyses."
+            )
         return "\n".join(lines)
 
 
 def check(root: Path, *, drafts: bool = False) -> CheckReport:
     """Load and render everything in memory; raise InputError listing all problems."""
-    problems = Problems()
-    settings = load_settings(root)
-    site = load_site(root, settings, problems, drafts=drafts)
-    problems.raise_if_errors()
-    render_site(root, site, problems)
-    problems.raise_if_errors()
+    site, _, problems = load_and_render(root, drafts=drafts)
+    settings = site.settings
     prompt = load_prompt(root, settings.analysis.prompt)
     plan = make_plan(site.articles, prompt.sha256)
     prompt_only = sum(1 for item in plan if item.stale_reason == "prompt changed")
-    return CheckReport(len(site.articles), len(site.pages), dict(counts(plan)), prompt_only, sorted(set(problems.warnings)))
+    return CheckReport(
+        len(site.articles),
+        len(site.pages),
+        dict(counts(plan)),
+        prompt_only,
+        sorted(set(problems.warnings)),
+    )

@@ -66,8 +66,10 @@ def cmd_init(args: argparse.Namespace) -> int:
     from .scaffold import init_site
 
     init_site(args.directory)
-    print(f"Created a Marginalia site in {args.directory}: edit config.yaml, then run "
-          f"'python -m marginalia build --root {args.directory}'")
+    print(
+        f"Created a Marginalia site in {args.directory}: edit config.yaml, then run "
+        f"'python -m marginalia build --root {args.directory}'"
+    )
     return 0
 
 
@@ -106,7 +108,9 @@ def _positive(text: str) -> int:
 
 def make_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--root", type=Path, default=Path("."), help="the site folder (default: here)")
+    common.add_argument(
+        "--root", type=Path, default=Path("."), help="the site folder (default: here)"
+    )
     parser = argparse.ArgumentParser(
         prog="marginalia",
         description="Build an annotated news archive into a static site.",
@@ -115,16 +119,24 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"marginalia {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    build = commands.add_parser("build", parents=[common], help="validate everything and render site/ (the default)")
+    build = commands.add_parser(
+        "build", parents=[common], help="validate everything and render site/ (the default)"
+    )
     build.add_argument("--drafts", action="store_true", help="include draft: true articles")
-    build.add_argument("--base-url", help="serve under this absolute URL instead of config's base_url")
+    build.add_argument(
+        "--base-url", help="serve under this absolute URL instead of config's base_url"
+    )
     build.set_defaults(handler=cmd_build)
 
-    check = commands.add_parser("check", parents=[common], help="validate without writing; report analyses to do")
+    check = commands.add_parser(
+        "check", parents=[common], help="validate without writing; report analyses to do"
+    )
     check.add_argument("--drafts", action="store_true", help="include draft: true articles")
     check.set_defaults(handler=cmd_check)
 
-    new = commands.add_parser("new", parents=[common], help="create a dated article file and print its path")
+    new = commands.add_parser(
+        "new", parents=[common], help="create a dated article file and print its path"
+    )
     new.add_argument("title", help="the headline")
     new.add_argument("--source", help="URL of the original article")
     new.set_defaults(handler=cmd_new)
@@ -133,16 +145,32 @@ def make_parser() -> argparse.ArgumentParser:
     init.add_argument("directory", type=Path)
     init.set_defaults(handler=cmd_init)
 
-    analyze = commands.add_parser("analyze", parents=[common], help="ask a model for missing and stale analyses")
-    analyze.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="only these articles or folders")
-    analyze.add_argument("--dry-run", action="store_true", help="show the plan, tokens and cost; make no calls")
-    analyze.add_argument("--force", action="store_true", help="redo fresh analyses too (never locked ones)")
-    analyze.add_argument("--limit", type=_positive, metavar="N", help="at most N articles, newest first")
-    analyze.add_argument("--model", metavar="M", help="the model to ask (overrides prompt and config)")
-    analyze.add_argument("--concurrency", type=_positive, metavar="N", help="requests in flight at once")
+    analyze = commands.add_parser(
+        "analyze", parents=[common], help="ask a model for missing and stale analyses"
+    )
+    analyze.add_argument(
+        "paths", nargs="*", type=Path, metavar="PATH", help="only these articles or folders"
+    )
+    analyze.add_argument(
+        "--dry-run", action="store_true", help="show the plan, tokens and cost; make no calls"
+    )
+    analyze.add_argument(
+        "--force", action="store_true", help="redo fresh analyses too (never locked ones)"
+    )
+    analyze.add_argument(
+        "--limit", type=_positive, metavar="N", help="at most N articles, newest first"
+    )
+    analyze.add_argument(
+        "--model", metavar="M", help="the model to ask (overrides prompt and config)"
+    )
+    analyze.add_argument(
+        "--concurrency", type=_positive, metavar="N", help="requests in flight at once"
+    )
     analyze.set_defaults(handler=cmd_analyze)
 
-    serve = commands.add_parser("serve", parents=[common], help="serve the site and rebuild on change")
+    serve = commands.add_parser(
+        "serve", parents=[common], help="serve the site and rebuild on change"
+    )
     serve.add_argument("rest", nargs=argparse.REMAINDER)
     serve.set_defaults(handler=cmd_not_yet)
     return parser
@@ -171,7 +199,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if errors is not None:
             _print_problems(errors, getattr(exc, "warnings", []))
             count = len(errors)
-            print(f"Stopped: {count} error{'s' if count != 1 else ''}; nothing was written.", file=sys.stderr)
+            print(
+                f"Stopped: {count} error{'s' if count != 1 else ''}; nothing was written.",
+                file=sys.stderr,
+            )
         else:
             print(f"marginalia: {exc}", file=sys.stderr)
         return exc.exit_status

@@ -44,7 +44,11 @@ class Outputs:
             problems.error(owner, None, f"would write outside site/: {rel!r}")
             return
         if rel in self.files:
-            problems.error(owner, None, f"writes site/{rel}, which {self.owners[rel]} writes too; give one of them another slug")
+            problems.error(
+                owner,
+                None,
+                f"writes site/{rel}, which {self.owners[rel]} writes too; give one of them another slug",
+            )
             return
         self.files[rel] = data
         self.owners[rel] = owner
@@ -77,7 +81,7 @@ class PublishReport:
 def _same(target: Path, data: bytes | Path) -> bool:
     try:
         stat = target.stat()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # NotADirectory: a file where a folder must be
         return False
     if isinstance(data, Path):
         if stat.st_size != data.stat().st_size:
@@ -125,7 +129,7 @@ def _remove_tree(path: Path) -> None:
 def _prune(site_dir: Path, wanted: set[str]) -> int:
     """Delete what no output claims (deleted articles, old pages); then empty folders."""
     removed = 0
-    for dirpath, dirnames, filenames in os.walk(site_dir, topdown=False):
+    for dirpath, _dirnames, filenames in os.walk(site_dir, topdown=False):
         here = Path(dirpath)
         rel_dir = here.relative_to(site_dir).as_posix()
         if rel_dir != "." and rel_dir.split("/")[0] in KEEP:

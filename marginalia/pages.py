@@ -148,15 +148,29 @@ def list_pages(site: Site, urls: Urls) -> Iterator[PageJob]:
     per_page = settings.paginate
     description = settings.description
     yield from _paginated(
-        urls, "/", site.articles, per_page, heading=settings.title, kind="home",
-        term=None, feed_url="/feed.xml", description=description,
+        urls,
+        "/",
+        site.articles,
+        per_page,
+        heading=settings.title,
+        kind="home",
+        term=None,
+        feed_url="/feed.xml",
+        description=description,
     )
     for kind, terms in site.terms.items():
         for term in terms:
             feed = f"{term.url}feed.xml" if kind == "tags" else None
             yield from _paginated(
-                urls, term.url, term.articles, per_page, heading=term.name, kind=kind,
-                term=term, feed_url=feed, description=f"{TERM_HEADINGS[kind]}: {term.name}",
+                urls,
+                term.url,
+                term.articles,
+                per_page,
+                heading=term.name,
+                kind=kind,
+                term=term,
+                feed_url=feed,
+                description=f"{TERM_HEADINGS[kind]}: {term.name}",
             )
         terms_context: TermsContext = {
             "heading": TERM_HEADINGS[kind],
@@ -169,14 +183,28 @@ def list_pages(site: Site, urls: Urls) -> Iterator[PageJob]:
         yield PageJob(f"/{kind}/", "terms.html", dict(terms_context), "")
     for year in site.years:
         yield from _paginated(
-            urls, year.url, year.articles, per_page, heading=str(year.year), kind="year",
-            term=None, feed_url=None, description=f"Articles of {year.year}",
+            urls,
+            year.url,
+            year.articles,
+            per_page,
+            heading=str(year.year),
+            kind="year",
+            term=None,
+            feed_url=None,
+            description=f"Articles of {year.year}",
         )
         for month in year.months:
             heading = f"{month.name} {month.year}"
             yield from _paginated(
-                urls, month.url, month.articles, per_page, heading=heading, kind="month",
-                term=None, feed_url=None, description=f"Articles of {heading}",
+                urls,
+                month.url,
+                month.articles,
+                per_page,
+                heading=heading,
+                kind="month",
+                term=None,
+                feed_url=None,
+                description=f"Articles of {heading}",
             )
     archive: ArchiveContext = {
         "years": site.years,
@@ -193,5 +221,9 @@ def list_pages(site: Site, urls: Urls) -> Iterator[PageJob]:
             "description": page.summary or description,
         }
         yield PageJob(page.url, "page.html", dict(context), f"content/{page.path}")
-    not_found: _Common = {"canonical": None, "page_title": "Page not found", "description": description}
+    not_found: _Common = {
+        "canonical": None,
+        "page_title": "Page not found",
+        "description": description,
+    }
     yield PageJob("/404.html", "404.html", dict(not_found), "")

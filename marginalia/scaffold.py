@@ -62,10 +62,18 @@ def new_article(root: Path, title: str, *, source: str | None = None) -> Path:
     now = datetime.now(settings.zone).replace(microsecond=0)
     slug = slugify(title)
     if not slug:
-        raise InputError([Problem("new", None, f"cannot make a file name from the title {title!r}")])
+        raise InputError(
+            [Problem("new", None, f"cannot make a file name from the title {title!r}")]
+        )
     path = root / CONTENT_DIR / f"{now:%Y}" / f"{now:%m}" / f"{slug}.md"
     if path.exists():
-        raise InputError([Problem(path.relative_to(root).as_posix(), None, "already exists; choose another title")])
+        raise InputError(
+            [
+                Problem(
+                    path.relative_to(root).as_posix(), None, "already exists; choose another title"
+                )
+            ]
+        )
     lines = ["---", _front_matter_line("title", title), f"date: {now.isoformat()}"]
     if source:
         lines.append(_front_matter_line("source", source))
@@ -77,14 +85,24 @@ def new_article(root: Path, title: str, *, source: str | None = None) -> Path:
 def init_site(directory: Path) -> None:
     """A new site folder: config, a sample article, the default prompt, .gitignore."""
     if (directory / "config.yaml").exists():
-        raise InputError([Problem(str(directory / "config.yaml"), None, "already exists: this folder is a site already")])
+        raise InputError(
+            [
+                Problem(
+                    str(directory / "config.yaml"),
+                    None,
+                    "already exists: this folder is a site already",
+                )
+            ]
+        )
     directory.mkdir(parents=True, exist_ok=True)
     today = datetime.now().astimezone().replace(microsecond=0)
     atomic.write_bytes(directory / "config.yaml", CONFIG_TEMPLATE.encode())
     sample = directory / CONTENT_DIR / f"{today:%Y}" / f"{today:%m}" / "welcome.md"
     atomic.write_bytes(sample, SAMPLE_ARTICLE.format(date=today.isoformat()).encode())
     (directory / PROMPTS_DIR).mkdir(exist_ok=True)
-    shutil.copyfile(builtin_dir(PROMPTS_DIR) / "analysis.md", directory / PROMPTS_DIR / "analysis.md")
+    shutil.copyfile(
+        builtin_dir(PROMPTS_DIR) / "analysis.md", directory / PROMPTS_DIR / "analysis.md"
+    )
     (directory / "analyses").mkdir(exist_ok=True)
     gitignore = directory / ".gitignore"
     if not gitignore.exists():

@@ -55,7 +55,9 @@ def jsonld(data: Any) -> Markup:
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
-def make_environment(root: Path, settings: Settings, globals_: dict[str, Any]) -> jinja2.Environment:
+def make_environment(
+    root: Path, settings: Settings, globals_: dict[str, Any]
+) -> jinja2.Environment:
     """The site's layouts/ first, then the built-in theme (also reachable as 'default/...')."""
     builtin = jinja2.FileSystemLoader(builtin_dir(LAYOUTS_DIR))
     loaders: list[jinja2.BaseLoader] = []
@@ -86,7 +88,9 @@ def template_problem(root: Path, exc: Exception) -> InputError:
     if filename is None:
         filename, line = _template_frame(exc.__traceback__)
     shown = _shown_path(root, filename) if filename else "layouts"
-    kind = "template syntax error" if isinstance(exc, jinja2.TemplateSyntaxError) else "template error"
+    kind = (
+        "template syntax error" if isinstance(exc, jinja2.TemplateSyntaxError) else "template error"
+    )
     return InputError([Problem(shown, line, f"{kind}: {exc}")])
 
 
@@ -109,5 +113,3 @@ def _shown_path(root: Path, filename: str) -> str:
         except ValueError:
             continue
     return filename
-
-
