@@ -30,7 +30,9 @@ def _changed(article: Article) -> datetime:
     return article.updated or article.date
 
 
-def atom_feed(site: Site, urls: Urls, *, title: str, page_url: str, feed_url: str, articles: list[Article]) -> bytes:
+def atom_feed(
+    site: Site, urls: Urls, *, title: str, page_url: str, feed_url: str, articles: list[Article]
+) -> bytes:
     """A full-content Atom feed of the newest `feed.limit` articles."""
     entries = articles[: site.settings.feed.limit]
     updated = max((_changed(a) for a in entries), default=_EPOCH)
@@ -76,15 +78,33 @@ def _entry(urls: Urls, article: Article) -> Iterator[str]:
 
 def site_feeds(site: Site, urls: Urls) -> Iterator[tuple[str, bytes]]:
     """(site path, bytes) of the main feed and one feed per tag."""
-    yield "/feed.xml", atom_feed(site, urls, title=site.settings.title, page_url="/", feed_url="/feed.xml", articles=site.articles)
+    yield (
+        "/feed.xml",
+        atom_feed(
+            site,
+            urls,
+            title=site.settings.title,
+            page_url="/",
+            feed_url="/feed.xml",
+            articles=site.articles,
+        ),
+    )
     for tag in site.terms["tags"]:
         feed_url = f"{tag.url}feed.xml"
         title = f"{site.settings.title}: {tag.name}"
-        yield feed_url, atom_feed(site, urls, title=title, page_url=tag.url, feed_url=feed_url, articles=tag.articles)
+        yield (
+            feed_url,
+            atom_feed(
+                site, urls, title=title, page_url=tag.url, feed_url=feed_url, articles=tag.articles
+            ),
+        )
 
 
 def _urlset(entries: Iterable[tuple[str, datetime | None]]) -> bytes:
-    lines = ['<?xml version="1.0" encoding="utf-8"?>', '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
+    lines = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">',
+    ]
     for loc, lastmod in entries:
         modified = f"<lastmod>{lastmod.isoformat()}</lastmod>" if lastmod else ""
         lines.append(f"  <url><loc>{_text(loc)}</loc>{modified}</url>")
@@ -98,7 +118,10 @@ def sitemaps(urls: Urls, pages: list[tuple[str, datetime | None]]) -> Iterator[t
     if len(entries) <= SITEMAP_LIMIT:
         yield "/sitemap.xml", _urlset(entries)
         return
-    index = ['<?xml version="1.0" encoding="utf-8"?>', '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
+    index = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">',
+    ]
     for number, start in enumerate(range(0, len(entries), SITEMAP_LIMIT), start=1):
         path = f"/sitemaps/{number}.xml"
         yield path, _urlset(entries[start : start + SITEMAP_LIMIT])
