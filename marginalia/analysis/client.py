@@ -62,7 +62,9 @@ def clean_text(text: str) -> str:
     return match.group(1).strip() if match else text
 
 
-def request_body(prompt: Prompt, model: str, user_message: str) -> dict[str, Any]:
+def request_body(
+    prompt: Prompt, model: str, user_message: str, endpoint: Endpoint
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "model": model,
         "messages": [
@@ -73,7 +75,10 @@ def request_body(prompt: Prompt, model: str, user_message: str) -> dict[str, Any
     if prompt.temperature is not None:
         body["temperature"] = prompt.temperature
     if prompt.max_output_tokens is not None:
-        body["max_tokens"] = prompt.max_output_tokens  # understood by every compatible server
+        # OpenAI's reasoning models take only max_completion_tokens; compatible servers
+        # (Ollama, llama.cpp, older vLLM) know only max_tokens.
+        key = "max_completion_tokens" if endpoint.base_url is None else "max_tokens"
+        body[key] = prompt.max_output_tokens
     return body
 
 
@@ -94,7 +99,8 @@ def _api_reason(exc: openai.APIError) -> str:
     if isinstance(exc, openai.AuthenticationError):
         return "the service refused the API key (401): check OPENAI_API_KEY"
     if isinstance(exc, openai.APIStatusError):
-        return f"the service answered {exc.status_code}: {exc.message}"
+        detail = exc.body.get("message") if isinstance(exc.body, dict) else None
+        return f"the service answered {exc.status_code}: {detail or exc.message}"
     return f"API error: {exc}"
 
 
@@ -104,12 +110,17 @@ async def ask(client: openai.AsyncOpenAI, body: dict[str, Any]) -> Answer:
         raw = await client.chat.completions.with_raw_response.create(**body)
     except openai.APIError as exc:
         retries = client.max_retries if isinstance(exc, _RETRIED_ERRORS) else 0
-        raise AnalysisFailed(_api_reason(exc), retries) from None
+        reason = _api_reason(exc)
+        if client.api_key:  # a service may echo the key in its error message: never print it
+            reason = reason.replace(client.api_key, "[OPENAI_API_KEY]")
+        raise AnalysisFailed(reason, retries) from None
     retries = raw.retries_taken
     try:
         completion = raw.parse()
     except (json.JSONDecodeError, openai.APIError, ValueError) as exc:
-        raise AnalysisFailed(f"the reply was not valid JSON ({type(exc).__name__})", retries) from None
+        raise AnalysisFailed(
+            f"the reply was not valid JSON ({type(exc).__name__})", retries
+        ) from None
     choices = getattr(completion, "choices", None)
     if not choices:
         raise AnalysisFailed("the reply had no choices (not a chat completion)", retries)
@@ -119,7 +130,9 @@ async def ask(client: openai.AsyncOpenAI, body: dict[str, Any]) -> Answer:
     if refusal:
         raise AnalysisFailed(f"the model refused: {refusal.strip()[:200]}", retries)
     if choice.finish_reason == "length":
-        raise AnalysisFailed("the answer was cut off (finish_reason: length); raise max_output_tokens", retries)
+        raise AnalysisFailed(
+            "the answer was cut off (finish_reason: length); raise max_output_tokens", retries
+        )
     if choice.finish_reason == "content_filter":
         raise AnalysisFailed("the answer was withheld by the service's content filter", retries)
     text = clean_text(message.content or "")

@@ -32,7 +32,9 @@ class Progress:
     def status(self) -> str:
         elapsed = time.monotonic() - self.started
         remaining = (self.total - self.finished) * elapsed / self.finished if self.finished else 0
-        eta = f" · ETA {_duration(remaining)}" if self.finished and self.finished < self.total else ""
+        eta = (
+            f" · ETA {_duration(remaining)}" if self.finished and self.finished < self.total else ""
+        )
         failed = f" · {self.failed} failed" if self.failed else ""
         return f"{self.finished}/{self.total}{failed} · {_duration(elapsed)}{eta}"
 

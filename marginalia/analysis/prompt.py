@@ -36,7 +36,15 @@ class Prompt:
         try:
             return self.template.render(article=article).strip()
         except jinja2.TemplateError as exc:
-            raise InputError([Problem(self.shown_path, getattr(exc, "lineno", None), f"prompt template error: {exc}")]) from None
+            raise InputError(
+                [
+                    Problem(
+                        self.shown_path,
+                        getattr(exc, "lineno", None),
+                        f"prompt template error: {exc}",
+                    )
+                ]
+            ) from None
 
 
 def prompt_file(root: Path, name: str) -> tuple[Path, str]:
@@ -60,15 +68,27 @@ def load_prompt(root: Path, name: str) -> Prompt:
         raise InputError([Problem(shown, exc.line, exc.message)]) from None
     meta = doc.meta
     for key in sorted(set(meta) - PROMPT_KEYS):
-        problems.append(Problem(shown, doc.line_of([key]), f"unknown key '{key}' (known: {', '.join(sorted(PROMPT_KEYS))})"))
+        problems.append(
+            Problem(
+                shown,
+                doc.line_of([key]),
+                f"unknown key '{key}' (known: {', '.join(sorted(PROMPT_KEYS))})",
+            )
+        )
     system = meta.get("system")
     if not isinstance(system, str) or not system.strip():
-        problems.append(Problem(shown, doc.line_of(["system"]), "'system' (the system message) is required"))
+        problems.append(
+            Problem(shown, doc.line_of(["system"]), "'system' (the system message) is required")
+        )
     checks = {"model": str, "temperature": (int, float), "max_output_tokens": int}
     for key, kind in checks.items():
         if key in meta and (not isinstance(meta[key], kind) or isinstance(meta[key], bool)):
-            problems.append(Problem(shown, doc.line_of([key]), f"'{key}' has the wrong type: {meta[key]!r}"))
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False)
+            problems.append(
+                Problem(shown, doc.line_of([key]), f"'{key}' has the wrong type: {meta[key]!r}")
+            )
+    env = jinja2.Environment(
+        undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False
+    )
     try:
         template = env.from_string(doc.body)
     except jinja2.TemplateSyntaxError as exc:

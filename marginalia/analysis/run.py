@@ -112,7 +112,9 @@ def _article_paths(root: Path, args: list[Path]) -> set[str]:
     return chosen
 
 
-def select(plan: list[PlanItem], options: AnalyzeOptions, root: Path) -> tuple[list[PlanItem], Counter[State], int]:
+def select(
+    plan: list[PlanItem], options: AnalyzeOptions, root: Path
+) -> tuple[list[PlanItem], Counter[State], int]:
     """The items to analyse (newest first, at most --limit), counts of the rest, how many
     --limit left out."""
     if options.paths:
@@ -150,7 +152,7 @@ async def _call_all(
     async def one(item: PlanItem, message: str) -> None:
         async with gate:
             try:
-                answer = await ask(client, request_body(prompt, model, message))
+                answer = await ask(client, request_body(prompt, model, message, endpoint))
             except AnalysisFailed as failed:
                 report.retries += failed.retries
                 report.failures.append(Failure(f"{CONTENT_DIR}/{item.article.path}", failed.reason))
@@ -161,7 +163,11 @@ async def _call_all(
         report.output_tokens += answer.output_tokens
         current = read_sidecar(root, item.article.path, Problems())
         if current is not None and current.locked:  # an editor locked it during the run
-            report.failures.append(Failure(f"{CONTENT_DIR}/{item.article.path}", "locked during the run; left as it is"))
+            report.failures.append(
+                Failure(
+                    f"{CONTENT_DIR}/{item.article.path}", "locked during the run; left as it is"
+                )
+            )
             progress.done(f"{CONTENT_DIR}/{item.article.path}", False, "locked during the run")
             return
         write_sidecar(
@@ -182,13 +188,18 @@ async def _call_all(
         progress.done(f"{CONTENT_DIR}/{item.article.path}", True)
 
     try:
-        await asyncio.gather(*(one(item, message) for item, message in zip(todo, messages, strict=True)))
+        await asyncio.gather(
+            *(one(item, message) for item, message in zip(todo, messages, strict=True))
+        )
     finally:
         await client.close()
 
 
-def analyze(root: Path, options: AnalyzeOptions, stream: TextIO = sys.stderr) -> AnalyzeReport:
-    """Plan, then (unless dry_run) call the model for each selected article."""
+def analyze(root: Path, options: AnalyzeOptions, stream: TextIO | None = None) -> AnalyzeReport:
+    """Plan, then (unless dry_run) call the model for each selected article.
+
+    Progress goes to `stream`, by default the sys.stderr of the moment (not of import time).
+    """
     problems = Problems()
     settings = load_settings(root)
     site = load_site(root, settings, problems, drafts=False)
@@ -207,10 +218,12 @@ def analyze(root: Path, options: AnalyzeOptions, stream: TextIO = sys.stderr) ->
         return report
     endpoint = endpoint_for(settings.analysis)
     concurrency = options.concurrency or settings.analysis.concurrency
-    progress = Progress(len(todo), stream)
+    progress = Progress(len(todo), sys.stderr if stream is None else stream)
     started = time.monotonic()
     try:
-        asyncio.run(_call_all(root, todo, messages, prompt, model, endpoint, concurrency, report, progress))
+        asyncio.run(
+            _call_all(root, todo, messages, prompt, model, endpoint, concurrency, report, progress)
+        )
     except KeyboardInterrupt:
         report.interrupted = True  # every finished sidecar is already on disk
     finally:
@@ -222,13 +235,17 @@ def analyze(root: Path, options: AnalyzeOptions, stream: TextIO = sys.stderr) ->
 def describe_plan(report: AnalyzeReport) -> str:
     """What --dry-run prints: each article to do, tokens and cost estimated."""
     prices = report.settings.price_per_million_tokens
-    lines = [f"Would analyse {len(report.todo)} articles with {report.model}; skipping {report.skipped_text()}."]
+    lines = [
+        f"Would analyse {len(report.todo)} articles with {report.model}; skipping {report.skipped_text()}."
+    ]
     for item in report.todo:
         why = item.state.value + (f" ({item.stale_reason})" if item.stale_reason else "")
         lines.append(f"  {CONTENT_DIR}/{item.article.path}  [{why}]")
     lines.append(f"Estimated input: {report.input_tokens:,} tokens ({report.tokens_method}).")
     if report.output_tokens:
-        lines.append(f"Output: at most {report.output_tokens:,} tokens (the prompt's max_output_tokens per article).")
+        lines.append(
+            f"Output: at most {report.output_tokens:,} tokens (the prompt's max_output_tokens per article)."
+        )
     lines.append(
         f"Estimated cost: at most ${report.cost():.4f} at ${prices.input:g} in / ${prices.output:g} out "
         "per million tokens (analysis.price_per_million_tokens). No calls were made."
@@ -240,7 +257,9 @@ def describe_run(report: AnalyzeReport) -> str:
     """The closing summary of a run: counts, each failure with its reason, tokens, cost."""
     lines = []
     if report.interrupted:
-        lines.append("Interrupted: every analysis finished so far is saved; run analyze again for the rest.")
+        lines.append(
+            "Interrupted: every analysis finished so far is saved; run analyze again for the rest."
+        )
     lines.append(
         f"Analysed {len(report.analysed)}, failed {len(report.failures)}, skipped {report.skipped_text()}"
         f" ({report.calls} calls, {report.retries} retries, {report.seconds:.1f} s)."

@@ -6,6 +6,7 @@ editor's place to review it: `locked: true` means a person owns it now.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -55,15 +56,15 @@ def parse_sidecar(doc: frontmatter.Document, rel: str, problems: Problems) -> Si
     hashes = {}
     for key in ("prompt_sha256", "article_sha256"):
         value = meta.pop(key, None)
+        if isinstance(value, int):  # an all-digit hex digest, typed by YAML
+            value = doc.text_of([key])
         if value is not None and not (isinstance(value, str) and _HEX64.fullmatch(value)):
             bad(key, f"'{key}' must be 64 lowercase hex digits")
         hashes[key] = value
     created = meta.pop("created", None)
     if isinstance(created, str):
-        try:
+        with contextlib.suppress(ValueError):
             created = datetime.fromisoformat(created)
-        except ValueError:
-            pass
     if created is not None and not (isinstance(created, datetime) and created.tzinfo):
         bad("created", "'created' must be a date-time with a time zone")
     usage = meta.pop("usage", None) or {}
@@ -77,7 +78,11 @@ def parse_sidecar(doc: frontmatter.Document, rel: str, problems: Problems) -> Si
         bad("prompt", "'prompt' must be the prompt's name")
     article = meta.pop("article", rel)
     if article != rel:
-        problems.warn(shown, doc.line_of(["article"]), f"'article' says {article!r} but this sidecar belongs to content/{rel}")
+        problems.warn(
+            shown,
+            doc.line_of(["article"]),
+            f"'article' says {article!r} but this sidecar belongs to content/{rel}",
+        )
     if len(problems.errors) != before:
         return None
     return Sidecar(

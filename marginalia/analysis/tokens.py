@@ -19,7 +19,9 @@ def token_counter(model: str) -> tuple[Callable[[str], int], str]:
             import tiktoken
 
             encoding = tiktoken.encoding_for_model(model)
-            return (lambda text: len(encoding.encode(text, disallowed_special=()))), f"tiktoken {encoding.name}"
-        except Exception:  # noqa: BLE001 - unknown model, tiktoken absent or its tables unreachable
+            return (
+                lambda text: len(encoding.encode(text, disallowed_special=()))
+            ), f"tiktoken {encoding.name}"
+        except Exception:
             pass
     return (lambda text: max(1, (len(text) + 3) // 4)), APPROXIMATE

@@ -1,0 +1,783 @@
+# Tests take the imported `fake_openai` fixture as an argument of the same name:
+# ruff: noqa: F811
+"""The analysis pass (issue 3): `analyze` and `check` on real sites in tmp_path, the real
+openai client talking to the fake Chat Completions server on 127.0.0.1.
+
+One rule per test. The CLI runs in-process, except where a process must die (kill -9).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html.parser
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import PYTHON, REPO, article, write_files
+from fake_openai import FakeOpenAI, Reply, fake_openai  # noqa: F401 (the fixture, by name)
+
+import marginalia.analysis.run  # noqa: F401 - imported up front: openai's import time is not a test's
+from marginalia import frontmatter
+from marginalia.analysis.sidecar import read_sidecar
+from marginalia.content import article_sha256
+from marginalia.errors import Problems
+
+SYSTEM = "You read news critically."
+PROMPT = f"""\
+---
+system: {SYSTEM}
+---
+Title: {{{{ article.title }}}}
+
+{{{{ article.body }}}}
+"""
+
+CONFIG = """\
+title: Test Archive
+base_url: https://example.org/
+analysis:
+  model: config-model
+  max_retries: 2
+  timeout: 10
+"""
+
+
+# -- helpers -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def service(fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> FakeOpenAI:
+    """The fake server, with OPENAI_BASE_URL and a test key pointing the client at it."""
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    return fake_openai
+
+
+def make_site(site, articles: dict[str, str], config: str = CONFIG, **files: str) -> Path:
+    """A site with our own prompt; articles keyed by path below content/."""
+    return site(
+        {
+            "config.yaml": config,
+            "prompts/analysis.md": PROMPT,
+            **{f"content/{rel}": text for rel, text in articles.items()},
+            **files,
+        }
+    )
+
+
+def prompt_sha(root: Path) -> str:
+    return hashlib.sha256((root / "prompts/analysis.md").read_bytes()).hexdigest()
+
+
+def sidecar_text(
+    root: Path,
+    rel: str,
+    *,
+    title: str,
+    body: str,
+    locked: bool = False,
+    article_hash: str | None = None,
+    prompt_hash: str | None = None,
+) -> str:
+    """A contract-format sidecar; by default fresh for an article of that title and body."""
+    return (
+        "---\n"
+        f"article: {rel}\n"
+        "model: hand-written-model\n"
+        "prompt: analysis\n"
+        f"prompt_sha256: {prompt_hash or prompt_sha(root)}\n"
+        f"article_sha256: {article_hash or article_sha256(title, body)}\n"
+        "created: 2024-07-01T10:00:00+00:00\n"
+        "usage: {input_tokens: 10, output_tokens: 20}\n"
+        f"locked: {'true' if locked else 'false'}\n"
+        "---\n"
+        f"### Hand-written analysis of {title}\n"
+    )
+
+
+def requested_titles(fake: FakeOpenAI, since: int = 0) -> list[str]:
+    """The article titles the requests asked about (from our prompt's 'Title:' line)."""
+    titles = []
+    for request in fake.requests[since:]:
+        match = re.search(r"^Title: (.*)$", request.last_user_message, re.MULTILINE)
+        titles.append(match.group(1) if match else "?")
+    return titles
+
+
+def for_title(title: str, reply: Reply):
+    """A responder: `reply` for the article with that title, the default for the rest."""
+    return lambda body: reply if f"Title: {title}\n" in (body["messages"][-1]["content"]) else None
+
+
+def sidecar_of(root: Path, rel: str):
+    """The sidecar as marginalia reads it; it must parse without a single problem."""
+    problems = Problems()
+    sidecar = read_sidecar(root, rel, problems)
+    assert not problems.errors, problems.errors
+    return sidecar
+
+
+def sidecars(root: Path) -> list[str]:
+    base = root / "analyses"
+    return (
+        sorted(p.relative_to(base).as_posix() for p in base.rglob("*.md")) if base.is_dir() else []
+    )
+
+
+def five_states(site) -> tuple[Path, dict[str, str]]:
+    """One article in each state, plus a prompt-stale one: {state: path below content/}."""
+    paths = {
+        "fresh": "2024/01/fresh.md",
+        "missing": "2024/02/missing.md",
+        "stale": "2024/03/stale.md",
+        "prompt-stale": "2024/04/prompt-stale.md",
+        "locked": "2024/05/locked.md",
+        "opted out": "2024/06/opted-out.md",
+    }
+    root = make_site(
+        site,
+        {
+            paths["fresh"]: article("Fresh", "2024-01-01", "Fresh body."),
+            paths["missing"]: article("Missing", "2024-02-01", "Missing body."),
+            paths["stale"]: article("Stale", "2024-03-01", "Stale body, edited since."),
+            paths["prompt-stale"]: article("PromptStale", "2024-04-01", "Prompt-stale body."),
+            paths["locked"]: article("Locked", "2024-05-01", "Locked body, edited since."),
+            paths["opted out"]: article(
+                "OptedOut", "2024-06-01", "Opted-out body.", analysis="false"
+            ),
+        },
+    )
+    write_files(
+        root,
+        {
+            f"analyses/{paths['fresh']}": sidecar_text(
+                root, paths["fresh"], title="Fresh", body="Fresh body."
+            ),
+            f"analyses/{paths['stale']}": sidecar_text(
+                root, paths["stale"], title="Stale", body="Stale body."
+            ),
+            f"analyses/{paths['prompt-stale']}": sidecar_text(
+                root,
+                paths["prompt-stale"],
+                title="PromptStale",
+                body="Prompt-stale body.",
+                prompt_hash="0" * 64,
+            ),
+            f"analyses/{paths['locked']}": sidecar_text(
+                root, paths["locked"], title="Locked", body="Locked body.", locked=True
+            ),
+        },
+    )
+    return root, paths
+
+
+def read_bytes(root: Path, rel: str) -> bytes:
+    return (root / "analyses" / rel).read_bytes()
+
+
+# -- the plan ------------------------------------------------------------------------
+
+
+def test_check_counts_every_state(site, run, service):
+    root, _ = five_states(site)
+    result = run("check", "--root", root)
+    assert result.status == 0, result.err
+    assert "Analyses: 1 fresh, 1 missing, 2 stale, 1 locked, 1 opted out" in result.out
+    assert "(1 of the stale ones only because the prompt changed)" in result.out
+    assert service.calls == 0
+
+
+def test_analyze_does_missing_and_stale_only(site, run, service):
+    root, paths = five_states(site)
+    fresh, locked = read_bytes(root, paths["fresh"]), read_bytes(root, paths["locked"])
+    result = run("analyze", "--root", root)
+    assert result.status == 0, result.out + result.err
+    assert sorted(requested_titles(service)) == ["Missing", "PromptStale", "Stale"]
+    assert read_bytes(root, paths["fresh"]) == fresh
+    assert read_bytes(root, paths["locked"]) == locked
+    assert not (root / "analyses" / paths["opted out"]).exists()
+    assert "Analysed 3, failed 0, skipped 1 fresh, 1 locked, 1 opted out" in result.out
+    assert "Analyses: 2 fresh" not in run("check", "--root", root).out  # locked stays locked
+    assert "4 fresh, 0 missing, 0 stale, 1 locked, 1 opted out" in run("check", "--root", root).out
+
+
+def test_force_redoes_all_but_locked_and_opted_out(site, run, service):
+    root, paths = five_states(site)
+    locked = read_bytes(root, paths["locked"])
+    result = run("analyze", "--root", root, "--force")
+    assert result.status == 0, result.out + result.err
+    assert sorted(requested_titles(service)) == ["Fresh", "Missing", "PromptStale", "Stale"]
+    assert read_bytes(root, paths["locked"]) == locked
+    assert not (root / "analyses" / paths["opted out"]).exists()
+    assert sidecar_of(root, paths["fresh"]).model != "hand-written-model"  # rewritten
+
+
+PATH_ARGS = {
+    "file relative to the working directory": ("site-root/content/2024/06/a.md", ["A"]),
+    "file relative to the site root": ("content/2024/06/b.md", ["B"]),
+    "absolute folder": ("{root}/content/2024/06", ["A", "B"]),
+    "folder relative to content": ("2023", ["C"]),
+}
+
+
+@pytest.mark.parametrize("how", list(PATH_ARGS))
+def test_path_arguments_limit_the_run(site, run, service, monkeypatch, tmp_path, how):
+    root = make_site(
+        site,
+        {
+            "2024/06/a.md": article("A", "2024-06-01"),
+            "2024/06/b.md": article("B", "2024-06-02"),
+            "2023/01/c.md": article("C", "2023-01-01"),
+        },
+    )
+    monkeypatch.chdir(tmp_path)  # the site root's parent
+    arg, expected = PATH_ARGS[how]
+    result = run("analyze", "--root", root, arg.format(root=root))
+    assert result.status == 0, result.out + result.err
+    assert sorted(requested_titles(service)) == expected
+    assert len(sidecars(root)) == len(expected)
+
+
+def test_path_outside_content_is_a_usage_error(site, run, service):
+    root = make_site(site, {"2024/06/a.md": article("A")})
+    result = run("analyze", "--root", root, root / "config.yaml")
+    assert result.status == 2
+    assert "content/" in result.err
+    assert service.calls == 0
+
+
+def test_limit_takes_the_newest_first(site, run, service):
+    root = make_site(
+        site,
+        {
+            "2024/01/old.md": article("Old", "2024-01-01"),
+            "2024/03/newest.md": article("Newest", "2024-03-01"),
+            "2024/02/middle.md": article("Middle", "2024-02-01"),
+        },
+    )
+    result = run("analyze", "--root", root, "--limit", "2")
+    assert result.status == 0, result.out + result.err
+    assert sorted(requested_titles(service)) == ["Middle", "Newest"]
+    assert sidecars(root) == ["2024/02/middle.md", "2024/03/newest.md"]
+    assert "1 over --limit" in result.out
+
+
+# -- the request ---------------------------------------------------------------------
+
+
+def test_model_comes_from_config_then_prompt_then_command_line(site, run, service):
+    root = make_site(site, {"2024/06/a.md": article("A")})
+    assert run("analyze", "--root", root).status == 0
+    assert service.requests[-1].json["model"] == "config-model"
+    assert run("analyze", "--root", root, "--force", "--model", "cli-model").status == 0
+    assert service.requests[-1].json["model"] == "cli-model"
+    assert sidecar_of(root, "2024/06/a.md").model == "cli-model"  # echoed by the fake
+
+
+def test_prompt_front_matter_reaches_the_request(site, run, service):
+    prompt = PROMPT.replace(
+        "---\n", "---\nmodel: prompt-model\ntemperature: 0.7\nmax_output_tokens: 321\n", 1
+    )
+    root = make_site(
+        site, {"2024/06/a.md": article("A", body="The body.")}, **{"prompts/analysis.md": prompt}
+    )
+    assert run("analyze", "--root", root).status == 0
+    body = service.requests[0].json
+    assert body["model"] == "prompt-model"
+    assert body["temperature"] == 0.7
+    assert body.get("max_tokens", body.get("max_completion_tokens")) == 321
+    assert body["messages"] == [
+        {"role": "system", "content": SYSTEM},
+        {"role": "user", "content": "Title: A\n\nThe body."},
+    ]
+    assert run("analyze", "--root", root, "--force", "--model", "cli-model").status == 0
+    assert service.requests[-1].json["model"] == "cli-model"  # --model beats the prompt
+
+
+@pytest.mark.parametrize(
+    "template", ["Title: {{ article.no_such_field }}", "Title: {% if article.title %}unclosed"]
+)
+def test_prompt_template_error_names_the_prompt_file(site, run, service, template):
+    prompt = f"---\nsystem: {SYSTEM}\n---\n{template}\n"
+    root = make_site(site, {"2024/06/a.md": article("A")}, **{"prompts/analysis.md": prompt})
+    result = run("analyze", "--root", root)
+    assert result.status == 1
+    assert "prompts/analysis.md" in result.err
+    assert "Traceback" not in result.err
+    assert service.calls == 0
+    assert sidecars(root) == []
+
+
+# -- the sidecar ---------------------------------------------------------------------
+
+MODEL_TEXT = "### What is reported\nThe council voted.\n\n### Claims to check\n- The vote count."
+
+
+def test_sidecar_records_model_usage_hashes_and_time(site, run, service):
+    title, body = (
+        "Council votes",
+        "Seoul, 20 June 2024 — The city council voted today.\n\nMore text.\n",
+    )
+    config = CONFIG + "  price_per_million_tokens: {input: 1.0, output: 2.0}\n"
+    root = make_site(
+        site, {"2024/06/council.md": article(title, body=body, tags="[politics]")}, config=config
+    )
+    service.enqueue(
+        Reply(
+            content=MODEL_TEXT,
+            model="gpt-4o-mini-2024-07-18",
+            usage={"prompt_tokens": 812, "completion_tokens": 402, "total_tokens": 1214},
+        )
+    )
+    result = run("analyze", "--root", root, "--model", "gpt-4o-mini")
+    assert result.status == 0, result.out + result.err
+
+    text = (root / "analyses/2024/06/council.md").read_text(encoding="utf-8")
+    meta = yaml.safe_load(text.split("---\n")[1])
+    assert meta["article"] == "2024/06/council.md"
+    assert meta["model"] == "gpt-4o-mini-2024-07-18"  # as reported, not as requested
+    assert meta["prompt"] == "analysis"
+    assert meta["usage"] == {"input_tokens": 812, "output_tokens": 402}
+    assert meta["article_sha256"] == article_sha256(title, body)
+    assert meta["prompt_sha256"] == prompt_sha(root)
+    assert meta["locked"] is False
+    assert re.search(r"^created: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\+00:00|Z)$", text, re.MULTILINE)
+
+    sidecar = sidecar_of(root, "2024/06/council.md")
+    assert sidecar.created.tzinfo is not None
+    assert abs(time.time() - sidecar.created.timestamp()) < 120
+    assert sidecar.body.strip() == MODEL_TEXT
+    assert frontmatter.parse(text).body.strip() == MODEL_TEXT
+    assert "Tokens: 812 in, 402 out; estimated cost $0.0016." in result.out  # 812*1 + 402*2
+
+
+def test_tags_only_edit_makes_nothing_stale(site, run, service):
+    root = make_site(
+        site, {"2024/06/a.md": article("A", tags="[one]"), "2024/06/b.md": article("B")}
+    )
+    assert run("analyze", "--root", root).status == 0
+    assert service.calls == 2
+    path = root / "content/2024/06/a.md"
+    path.write_text(
+        article("A", tags="[one, two, three]", summary="A new summary."), encoding="utf-8"
+    )
+    result = run("analyze", "--root", root)
+    assert result.status == 0
+    assert service.calls == 2
+    assert "Analysed 0" in result.out
+    assert "2 fresh, 0 missing, 0 stale" in run("check", "--root", root).out
+
+
+def test_body_edit_makes_exactly_one_call(site, run, service):
+    root = make_site(site, {"2024/06/a.md": article("A"), "2024/06/b.md": article("B")})
+    assert run("analyze", "--root", root).status == 0
+    untouched = read_bytes(root, "2024/06/b.md")
+    (root / "content/2024/06/a.md").write_text(
+        article("A", body="A corrected body."), encoding="utf-8"
+    )
+    assert "1 fresh, 0 missing, 1 stale" in run("check", "--root", root).out
+    assert run("analyze", "--root", root).status == 0
+    assert requested_titles(service, since=2) == ["A"]
+    assert sidecar_of(root, "2024/06/a.md").article_sha256 == article_sha256(
+        "A", "A corrected body."
+    )
+    assert read_bytes(root, "2024/06/b.md") == untouched
+
+
+def test_prompt_edit_makes_every_analysis_stale(site, run, service):
+    root = make_site(site, {"2024/06/a.md": article("A"), "2024/06/b.md": article("B")})
+    assert run("analyze", "--root", root).status == 0
+    (root / "prompts/analysis.md").write_text(PROMPT + "\nBe brief.\n", encoding="utf-8")
+    result = run("check", "--root", root)
+    assert "0 fresh, 0 missing, 2 stale" in result.out
+    assert "(2 of the stale ones only because the prompt changed)" in result.out
+    assert run("analyze", "--root", root).status == 0
+    assert sorted(requested_titles(service, since=2)) == ["A", "B"]
+    assert {sidecar_of(root, rel).prompt_sha256 for rel in sidecars(root)} == {prompt_sha(root)}
+
+
+# -- faults the client retries ---------------------------------------------------------
+
+
+def test_429_with_retry_after_is_retried_after_the_wait(site, run, service):
+    root = make_site(site, {"2024/06/a.md": article("A")})
+    service.enqueue(Reply(status=429, retry_after=1.5))
+    result = run("analyze", "--root", root)
+    assert result.status == 0, result.out + result.err
+    assert service.calls == 2
+    first, second = service.requests
+    assert second.received_at - first.received_at >= 1.4  # the client's own backoff is <= 0.5 s
+    assert "1 retries" in result.out
+    assert sidecars(root) == ["2024/06/a.md"]
+
+
+@pytest.mark.parametrize(
+    "fault", [Reply(status=500), Reply(status=503), Reply(drop=True)], ids=["500", "503", "drop"]
+)
+def test_server_error_or_dropped_connection_is_retried(site, run, service, fault):
+    root = make_site(site, {"2024/06/a.md": article("A")})
+    service.enqueue(fault)
+    result = run("analyze", "--root", root)
+    assert result.status == 0, result.out + result.err
+    assert service.calls == 2
+    assert "Analysed 1, failed 0" in result.out
+    assert sidecar_of(root, "2024/06/a.md").body.startswith("### What is reported")
+
+
+def test_hang_past_timeout_fails_that_article_only(site, run, service):
+    config = CONFIG.replace("max_retries: 2", "max_retries: 1").replace(
+        "timeout: 10", "timeout: 0.5"
+    )
+    root = make_site(
+        site,
+        {
+            "2024/06/hangs.md": article("Hangs"),
+            "2024/06/b.md": article("B"),
+            "2024/06/c.md": article("C"),
+        },
+        config=config,
+    )
+    service.responder = for_title("Hangs", Reply(hang=5))
+    started = time.monotonic()
+    result = run("analyze", "--root", root)
+    assert time.monotonic() - started < 4.5
+    assert result.status == 1
+    line = next(ln for ln in result.out.splitlines() if "failed: content/2024/06/hangs.md:" in ln)
+    assert re.search(r"time[sd]? ?out", line), line
+    assert requested_titles(service).count("Hangs") == 2  # the timeout was retried once
+    assert sidecars(root) == ["2024/06/b.md", "2024/06/c.md"]
+    assert "Analysed 2, failed 1" in result.out
+
+
+# -- answers that are failures for their article ---------------------------------------
+
+BAD_ANSWERS = {
+    "not JSON": (Reply(raw_body="<html>upstream hiccup</html>"), "json"),
+    "not JSON, HTML content type": (
+        Reply(raw_body="<html>upstream hiccup</html>", content_type="text/html"),
+        "not a chat completion",
+    ),
+    "empty content": (Reply(content=""), "empty"),
+    "blank content": (Reply(content="  \n\n "), "empty"),
+    "refusal": (Reply(content=None, refusal="I can't help with that."), "refus"),
+    "cut off": (Reply(finish_reason="length"), "length"),
+    "no choices": (
+        Reply(raw_body='{"id": "x", "object": "chat.completion", "model": "m", "choices": []}'),
+        "choices",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(BAD_ANSWERS))
+def test_bad_answer_fails_that_article_only(site, run, service, kind):
+    reply, word = BAD_ANSWERS[kind]
+    root = make_site(
+        site, {"2024/06/bad.md": article("Bad", "2024-06-02"), "2024/06/good.md": article("Good")}
+    )
+    service.responder = for_title("Bad", reply)
+    result = run("analyze", "--root", root)
+    assert result.status == 1, result.out + result.err
+    assert "Traceback" not in result.err
+    line = next(ln for ln in result.out.splitlines() if "failed: content/2024/06/bad.md: " in ln)
+    assert word in line.lower(), line
+    assert "Analysed 1, failed 1" in result.out
+    assert sidecars(root) == ["2024/06/good.md"]
+    assert "missing" in run("check", "--root", root).out
+
+
+# -- the key -------------------------------------------------------------------------
+
+
+def test_no_key_and_no_base_url_is_a_clear_error(site, run, fake_openai):
+    root = make_site(site, {"2024/06/a.md": article("A")})
+    result = run("analyze", "--root", root)
+    assert result.status == 1
+    assert "OPENAI_API_KEY" in result.err
+    assert "Traceback" not in result.err
+    assert sidecars(root) == []
+    assert fake_openai.calls == 0
+
+
+def test_a_local_base_url_needs_no_key(site, run, fake_openai):
+    config = CONFIG + f"  base_url: {fake_openai.base_url}\n"
+    root = make_site(site, {"2024/06/a.md": article("A")}, config=config)
+    result = run("analyze", "--root", root)
+    assert result.status == 0, result.out + result.err
+    assert fake_openai.calls == 1
+    assert sidecars(root) == ["2024/06/a.md"]
+
+
+KEY = "sk-proj-LEAKCANARY-4f9c2e7a1b8d"
+
+
+def test_the_key_appears_in_no_output_sidecar_or_page(site, run, monkeypatch):
+    with FakeOpenAI(api_key=KEY) as fake:
+        monkeypatch.setenv("OPENAI_API_KEY", KEY)
+        config = (
+            CONFIG.replace("max_retries: 2", "max_retries: 0") + f"  base_url: {fake.base_url}\n"
+        )
+        root = make_site(
+            site,
+            {
+                "2024/06/a.md": article("A", "2024-06-03"),
+                "2024/06/rejected.md": article("Rejected", "2024-06-02"),
+                "2024/06/broken.md": article("Broken", "2024-06-01"),
+            },
+            config=config,
+        )
+
+        def responder(body):
+            text = body["messages"][-1]["content"]
+            if "Title: Rejected" in text:  # a service that echoes the key it refused
+                return Reply(status=401, error_message=f"Incorrect API key provided: {KEY}.")
+            if "Title: Broken" in text:
+                return Reply(status=500, error_message=f"upstream failed for {KEY}")
+            return None
+
+        fake.responder = responder
+        results = [
+            run("analyze", "--root", root, "--dry-run"),
+            run("analyze", "--root", root),
+            run("check", "--root", root),
+            run("build", "--root", root),
+        ]
+        assert fake.requests[0].headers["authorization"] == f"Bearer {KEY}"  # it was used
+    assert results[1].status == 1
+    assert results[3].status == 0, results[3].err
+    for result in results:
+        assert KEY not in result.out + result.err
+        assert "LEAKCANARY" not in result.out + result.err
+    files = [p for p in root.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".html" for p in files)
+    for path in files:
+        assert b"LEAKCANARY" not in path.read_bytes(), path
+
+
+# -- dry run, progress ---------------------------------------------------------------
+
+
+def test_dry_run_prints_plan_tokens_and_cost_and_makes_no_calls(site, run, service):
+    config = CONFIG + "  price_per_million_tokens: {input: 10, output: 30}\n"
+    prompt = PROMPT.replace("---\n", "---\nmax_output_tokens: 100\n", 1)
+    root = make_site(
+        site,
+        {
+            "2024/06/a.md": article("Alpha", body="Alpha body."),
+            "2024/05/b.md": article("Beta", "2024-05-01", "Beta."),
+        },
+        config=config,
+        **{"prompts/analysis.md": prompt},
+    )
+    result = run("analyze", "--root", root, "--dry-run")
+    assert result.status == 0, result.err
+    assert service.calls == 0
+    assert not (root / "analyses").exists()
+
+    def approx(text: str) -> int:
+        return max(1, (len(text) + 3) // 4)
+
+    tokens = sum(
+        approx(SYSTEM) + approx(f"Title: {t}\n\n{b}")
+        for t, b in [("Alpha", "Alpha body."), ("Beta", "Beta.")]
+    )
+    cost = (tokens * 10 + 2 * 100 * 30) / 1e6
+    assert "content/2024/06/a.md  [missing]" in result.out
+    assert "content/2024/05/b.md  [missing]" in result.out
+    assert f"Estimated input: {tokens:,} tokens (approximation" in result.out
+    assert f"${cost:.4f}" in result.out
+    assert "No calls were made" in result.out
+
+
+def test_progress_is_plain_lines_when_not_a_terminal(site, run, service):
+    root = make_site(
+        site,
+        {"2024/06/a.md": article("A", "2024-06-02"), "2024/06/b.md": article("B", "2024-06-01")},
+    )
+    service.responder = for_title("B", Reply(content=""))
+    result = run("analyze", "--root", root, "--concurrency", "1")
+    lines = [ln for ln in result.err.splitlines() if ln.startswith("[")]
+    assert lines == [
+        "[1/2] content/2024/06/a.md: ok",
+        "[2/2] content/2024/06/b.md: FAILED: the model's answer was empty",
+    ]
+    assert "\r" not in result.err
+
+
+# -- concurrency and interruption -------------------------------------------------------
+
+
+def test_concurrency_runs_requests_in_parallel(site, run, service):
+    service.latency = 1.0
+    root = make_site(
+        site, {f"2024/06/a{i:02d}.md": article(f"A{i}", f"2024-06-{i + 1:02d}") for i in range(16)}
+    )
+    started = time.monotonic()
+    result = run("analyze", "--root", root, "--concurrency", "8")
+    elapsed = time.monotonic() - started
+    assert result.status == 0, result.out + result.err
+    assert service.calls == 16
+    assert service.max_in_flight == 8
+    assert elapsed < 8, elapsed
+    assert len(sidecars(root)) == 16
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["kill -9", "Ctrl-C"])
+def test_interrupted_run_keeps_whole_sidecars_and_the_next_run_does_the_rest(
+    site, run, tmp_path, monkeypatch, sig
+):
+    total = 30
+    root = make_site(
+        site,
+        {
+            f"2024/{i % 12 + 1:02d}/n{i:02d}.md": article(
+                f"N{i}", f"2024-{i % 12 + 1:02d}-{i % 28 + 1:02d}"
+            )
+            for i in range(total)
+        },
+    )
+    with FakeOpenAI(latency=0.3) as fake:
+        env = {
+            **os.environ,
+            "OPENAI_BASE_URL": fake.base_url,
+            "OPENAI_API_KEY": "test-key",
+            "PYTHONPATH": str(REPO),
+        }
+        log_path = tmp_path / "analyze.log"
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                [PYTHON, "-m", "marginalia", "analyze", "--root", str(root), "--concurrency", "2"],
+                env=env,
+                cwd=REPO,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            deadline = time.monotonic() + 60
+            while (
+                len(sidecars(root)) < 5 and time.monotonic() < deadline and process.poll() is None
+            ):
+                time.sleep(0.02)
+            process.send_signal(sig)
+            process.wait(timeout=10)
+        output = log_path.read_text(encoding="utf-8", errors="replace")
+        if sig == signal.SIGKILL:
+            assert process.returncode == -signal.SIGKILL, "analyze ended before it could be killed"
+        else:
+            assert process.returncode == 130, output
+            assert "Interrupted" in output and "Traceback" not in output, output
+
+        done = sidecars(root)
+        assert 5 <= len(done) < total
+        for rel in done:
+            sidecar = sidecar_of(root, rel)
+            assert sidecar is not None, rel
+            assert sidecar.model and sidecar.body.strip()
+            assert sidecar.article_sha256 and sidecar.prompt_sha256 and sidecar.created
+            assert set(sidecar.usage) == {"input_tokens", "output_tokens"}
+            assert sidecar.locked is False
+        for path in (root / "analyses").rglob("*"):
+            if path.is_file() and path.suffix == ".md":
+                assert not path.name.startswith("."), path
+            elif path.is_file():
+                assert re.fullmatch(r"\.[^/]+\.md\..+\.tmp", path.name), path
+
+        check = run("check", "--root", root)
+        assert check.status == 0, check.err
+        assert f"{len(done)} fresh, {total - len(done)} missing" in check.out
+
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+        fake.latency = 0.0
+        before = fake.calls
+        result = run("analyze", "--root", root)
+        assert result.status == 0, result.out + result.err
+        assert fake.calls - before == total - len(done)
+        assert len(sidecars(root)) == total
+
+
+# -- hostile model text ----------------------------------------------------------------
+
+HOSTILE = """\
+### Findings
+<script>alert('xss-script')</script>
+<iframe src="https://evil.example/frame"></iframe>
+<img src=x onerror="alert('xss-img')">
+<a href="javascript:alert('xss-a')">raw link</a>
+<div onmouseover="alert('xss-div')">hover me</div>
+<svg onload="alert('xss-svg')"></svg>
+
+[markdown link](javascript:alert('xss-md'))
+[upper case](JAVASCRIPT:alert(1))
+[entity](&#106;avascript:alert(1))
+[data](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)
+<javascript:alert('autolink')>
+![tracker](https://evil.example/pixel.png)
+![x](javascript:alert(1) "t")
+
+</details></div></main><script>alert('escape')</script>
+
+[a fine link](https://example.org/fine) HOSTILE-END
+"""
+
+
+class _Collector(html.parser.HTMLParser):
+    """Every element as (tag, attrs, inside the analysis section?)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.elements: list[tuple[str, dict[str, str | None], bool]] = []
+        self.depth = 0  # open <details class="analysis"> depth
+        self.section_text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if self.depth:
+            self.depth += tag not in ("br", "hr", "img", "input", "meta", "link")
+        if tag == "details" and "analysis" in (attributes.get("class") or "").split():
+            self.depth = 1
+        self.elements.append((tag, attributes, bool(self.depth)))
+
+    def handle_endtag(self, tag):
+        if self.depth:
+            self.depth -= 1
+
+    def handle_data(self, data):
+        if self.depth:
+            self.section_text.append(data)
+
+
+def test_hostile_model_text_is_inert_on_the_built_page(site, run, service):
+    root = make_site(site, {"2024/06/hostile.md": article("Hostile", slug="hostile")})
+    service.enqueue(Reply(content=HOSTILE))
+    assert run("analyze", "--root", root).status == 0
+    assert "<script>" in (root / "analyses/2024/06/hostile.md").read_text(encoding="utf-8")
+    build = run("build", "--root", root)
+    assert build.status == 0, build.err
+
+    page = (root / "site/2024/06/hostile/index.html").read_text(encoding="utf-8")
+    parser = _Collector()
+    parser.feed(page)
+    inside = [(tag, attrs) for tag, attrs, within in parser.elements if within]
+    assert inside, "no analysis section on the page"
+    assert "HOSTILE-END" in "".join(parser.section_text)  # the whole text stayed in its section
+    assert ("a", {"href": "https://example.org/fine", "rel": "nofollow noopener"}) in inside
+    for tag, attrs, within in parser.elements:
+        assert tag not in ("iframe", "img", "svg", "object", "embed", "form"), (tag, attrs)
+        if tag == "script":
+            assert not within and attrs.get("type") == "application/ld+json", attrs
+        for name, value in attrs.items():
+            assert not name.startswith("on"), (tag, attrs)
+            if name in ("href", "src", "action", "formaction"):
+                assert re.match(
+                    r"(https?:|/|#|\.|[\w./-]*$)", (value or "").strip(), re.IGNORECASE
+                ), (tag, attrs)
+                assert "javascript" not in (value or "").lower() and not (value or "").startswith(
+                    "data:"
+                )
+    scripts = re.findall(r"<script\b[^>]*>(.*?)</script>", page, re.DOTALL)
+    assert all("alert" not in script for script in scripts)
