@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -59,6 +60,10 @@ def _front_matter_line(key: str, value: str) -> str:
 def new_article(root: Path, title: str, *, source: str | None = None) -> Path:
     """content/YYYY/MM/<slug>.md dated now in the site's time zone; never overwrites."""
     settings = load_settings(root)
+    if source is not None and (
+        urlsplit(source).scheme not in ("http", "https") or not urlsplit(source).netloc
+    ):
+        raise InputError([Problem("--source", None, f"must be an http(s) URL, not {source!r}")])
     now = datetime.now(settings.zone).replace(microsecond=0)
     slug = slugify(title)
     if not slug:

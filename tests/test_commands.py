@@ -1,0 +1,118 @@
+"""The small commands: new, init, check, the console script, and serve's placeholder."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from conftest import MINIMAL_CONFIG, PYTHON, REPO, article
+
+from marginalia.content import read_document
+from marginalia.errors import Problems
+
+
+def test_new_creates_a_dated_article_in_the_site_timezone(site, run) -> None:
+    root = site({"config.yaml": MINIMAL_CONFIG + "timezone: Pacific/Auckland\n"})
+    result = run(
+        "new", 'A "quoted" headline: with colon', "--source", "https://e.com/a", "--root", root
+    )
+    assert result.status == 0, result.err
+    path = root / result.out.strip().removeprefix(str(root) + "/")
+    now = datetime.now(ZoneInfo("Pacific/Auckland"))
+    assert path.parent == root / "content" / f"{now:%Y}" / f"{now:%m}"
+    assert path.name == "a-quoted-headline-with-colon.md"
+    doc = read_document(path, "new", Problems())
+    assert doc.meta["title"] == 'A "quoted" headline: with colon'
+    assert doc.meta["source"] == "https://e.com/a"
+    assert doc.meta["date"].utcoffset() == now.utcoffset()
+    assert run("build", "--root", root).status == 0
+
+
+def test_new_never_overwrites(site, run) -> None:
+    root = site()
+    assert run("new", "Same title", "--root", root).status == 0
+    again = run("new", "Same title", "--root", root)
+    assert again.status == 1
+    assert re.search(r"content/\d{4}/\d{2}/same-title\.md: already exists", again.err)
+
+
+def test_new_refuses_a_source_that_is_not_http(site, run) -> None:
+    root = site()
+    result = run("new", "Headline", "--source", "javascript:alert(1)", "--root", root)
+    assert result.status == 1
+    assert "http" in result.err
+    assert not (root / "content").exists()
+
+
+def test_init_makes_a_site_that_builds_as_it_is(tmp_path, run) -> None:
+    target = tmp_path / "fresh"
+    assert run("init", target).status == 0
+    assert (target / "prompts" / "analysis.md").read_bytes() == (
+        REPO / "prompts" / "analysis.md"
+    ).read_bytes()
+    assert "site/" in (target / ".gitignore").read_text()
+    checked = run("check", "--root", target)
+    assert checked.status == 0, checked.err
+    assert "1 missing" in checked.out
+    built = run("build", "--root", target)
+    assert built.status == 0, built.err
+    assert built.err == ""  # no warnings
+    assert (target / "site" / "index.html").is_file()
+
+
+def test_init_refuses_an_existing_site(site, run) -> None:
+    root = site()
+    before = (root / "config.yaml").read_bytes()
+    result = run("init", root)
+    assert result.status == 1
+    assert "config.yaml: already exists" in result.err
+    assert (root / "config.yaml").read_bytes() == before
+
+
+def test_check_validates_without_writing(site, run) -> None:
+    root = site({"content/a.md": article("A"), "content/b.md": article("B", tags="[x]")})
+    result = run("check", "--root", root)
+    assert result.status == 0, result.err
+    assert "OK: 2 articles" in result.out
+    assert "0 fresh, 2 missing" in result.out
+    assert not (root / "site").exists()
+
+
+def test_check_reports_every_problem_and_writes_nothing(site, run) -> None:
+    root = site(
+        {
+            "content/a.md": "---\ntitle: A\n---\nNo date.\n",
+            "content/b.md": article("B", source="ftp://e.com/b"),
+            "layouts/list.html": "{% if %}\n",
+        }
+    )
+    result = run("check", "--root", root)
+    assert result.status == 1
+    assert "content/a.md:" in result.err and "'date' is required" in result.err
+    assert "content/b.md:4: 'source' must be an http(s) URL" in result.err
+    assert "layouts/list.html:1:" in result.err
+    assert "Traceback" not in result.err
+    assert not (root / "site").exists()
+
+
+def test_serve_is_not_there_yet(site, run) -> None:
+    result = run("serve", "--root", site())
+    assert result.status == 2
+    assert "not available yet" in result.err
+
+
+@pytest.mark.skipif(shutil.which("marginalia") is None, reason="the package is not installed")
+def test_console_script_is_the_same_program(site) -> None:
+    root = site({"content/a.md": article("A")})
+    script = subprocess.run(
+        ["marginalia", "check", "--root", str(root)], capture_output=True, text=True
+    )
+    module = subprocess.run(
+        [PYTHON, "build.py", "check", "--root", str(root)], capture_output=True, text=True, cwd=REPO
+    )
+    assert script.returncode == module.returncode == 0
+    assert script.stdout == module.stdout
