@@ -195,7 +195,11 @@ EXTRA_KEYS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_siz
 
 @FAST
 @given(
-    title=st.text(min_size=1, max_size=40).filter(lambda t: t.strip()),
+    # NEL, LS and PS are line breaks to YAML; PyYAML's emitter (allow_unicode) writes them
+    # raw inside quotes, where reading folds them to spaces: the writer cannot say them.
+    title=st.text(min_size=1, max_size=40).filter(
+        lambda t: t.strip() and not set(t) & {"\x85", "\u2028", "\u2029"}
+    ),
     when=st.datetimes(
         min_value=datetime(1900, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
     ),
