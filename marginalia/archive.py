@@ -9,6 +9,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 from .analysis.sidecar import Sidecar
@@ -37,14 +38,23 @@ class Term:
     def count(self) -> int:
         return len(self.articles)
 
+    @property
+    def token(self) -> str:
+        """What a page shows of the term, for dependency records."""
+        return f"{self.kind}:{self.slug}:{self.name}:{self.count}"
+
 
 @dataclass(eq=False)
 class AnalysisView:
-    """What a reader is shown of a sidecar (its HTML is filled by the render step)."""
+    """What a reader is shown of a sidecar; its HTML is rendered when a page asks."""
 
     sidecar: Sidecar
     is_stale: bool
-    html: str = ""
+    html_store: Any = None  # markdown.HtmlStore
+
+    @property
+    def html(self) -> str:
+        return self.html_store.render("analysis", self.sidecar.body)
 
     @property
     def model(self) -> str:
@@ -193,14 +203,28 @@ def assemble(
     newest_first = oldest_first[::-1]
     older = {id(a): (oldest_first[i - 1] if i else None) for i, a in enumerate(oldest_first)}
     newer = {id(a): (newest_first[i - 1] if i else None) for i, a in enumerate(newest_first)}
+    terms = {kind: index.sorted_terms() for kind, index in indexes.items()}
+    for article in newest_first:  # term counts are final now
+        article.fingerprint = _fingerprint(article)
     return Site(
         settings=settings,
         articles=newest_first,
         pages=sorted(pages, key=lambda p: (p.title.casefold(), p.path)),
-        terms={kind: index.sorted_terms() for kind, index in indexes.items()},
+        terms=terms,
         years=_date_archives(newest_first),
         older=older,
         newer=newer,
+    )
+
+
+def _fingerprint(article: Article) -> str:
+    """Everything a template can see of an article: its file, analysis, URL and terms."""
+    analysis = article.analysis
+    shown = f"{analysis.sidecar.digest}:{analysis.is_stale}" if analysis else "-"
+    terms = [*article.tags, *article.authors, article.source_term]
+    return "|".join(
+        [article.digest, shown, article.url, str(article.language)]
+        + [term.token for term in terms if term is not None]
     )
 
 

@@ -6,26 +6,29 @@ and rendered without an error.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
-import jinja2
-from markupsafe import Markup
 
 from . import feeds
 from .analysis.sidecar import ANALYSES_DIR, Sidecar, read_sidecar, sidecar_files
 from .archive import Site, assemble
 from .config import Settings, load_settings
 from .content import CONTENT_DIR, PAGES_DIR, content_files, load_content
+from .depend import MANIFEST, Manifest, page_key, save_record, shared_key
 from .errors import InputError, Problems
-from .markdown import analysis_renderer, article_renderer
+from .markdown import HtmlStore
 from .output import SITE_DIR, Outputs, PublishReport, output_path, publish
 from .pages import PageJob, article_pages, list_pages
 from .paths import builtin_dir
-from .theme import LAYOUTS_DIR, Urls, make_environment, template_problem
+from .render import render_pages
+from .theme import LAYOUTS_DIR, Urls, make_environment
 
 STATIC_DIR = "static"
+CACHE_DIR = ".cache/marginalia"  # kept between builds (and in CI by actions/cache)
+STAGING_PREFIX = "staging-"
 
 
 @dataclass
@@ -55,47 +58,73 @@ def load_site(root: Path, settings: Settings, problems: Problems, *, drafts: boo
     return assemble(settings, content.articles, content.pages, sidecars, problems)
 
 
-def render_markdown(site: Site) -> None:
-    """Article, page and analysis bodies to HTML (analyses always with raw HTML off)."""
-    base_path = site.settings.base_path
-    article_md = article_renderer(site.settings.markdown.unsafe_html, base_path)
-    analysis_md = analysis_renderer(base_path)
-    for article in site.articles:
-        article.html = Markup(article_md.render(article.body))
-        if article.analysis is not None:
-            article.analysis.html = Markup(analysis_md.render(article.analysis.sidecar.body))
-    for page in site.pages:
-        page.html = Markup(article_md.render(page.body))
+def render_site(
+    root: Path,
+    site: Site,
+    problems: Problems,
+    *,
+    site_dir: Path | None,
+    cache_dir: Path | None,
+) -> tuple[Outputs, dict[str, tuple[str, int]]]:
+    """Every output file of design §4, and the dependency record of the rendered ones.
 
-
-def render_site(root: Path, site: Site, problems: Problems) -> Outputs:
-    """Every output file of design §4, in memory."""
+    With site_dir, pages are staged beside their targets and those whose inputs did not
+    change since the last build (per cache_dir's record) are not rendered at all; without
+    it (check), every page is rendered and nothing is written.
+    """
     settings = site.settings
     urls = Urls(settings)
-    render_markdown(site)
+    store = HtmlStore(cache_dir, settings.markdown.unsafe_html, settings.base_path)
+    for item in [*site.articles, *site.pages]:
+        item.html_store = store
+        if getattr(item, "analysis", None) is not None:
+            item.analysis.html_store = store
     env = make_environment(
-        root,
-        settings,
-        {"site": _site_globals(settings), "nav_pages": site.pages},
+        root, settings, {"site": _site_globals(settings), "nav_pages": site.pages}
     )
+    shared = shared_key(site, [root / LAYOUTS_DIR, builtin_dir(LAYOUTS_DIR)])
+    manifest = Manifest.load(cache_dir) if cache_dir is not None else Manifest({})
+    record: dict[str, tuple[str, int]] = {}
     outputs = Outputs()
     jobs: list[PageJob] = [*article_pages(site, urls), *list_pages(site, urls)]
-    templates: dict[str, jinja2.Template] = {}
+    todo: list[PageJob] = []
+    keys: dict[str, str] = {}
+
+    def unchanged(rel: str, key: str) -> bool:
+        """Keep the output of the last build if it was made from the same inputs."""
+        keys[rel] = key
+        if site_dir is None or not manifest.unchanged(site_dir, rel, key):
+            return False
+        record[rel] = manifest.entries[rel]
+        outputs.kept[rel] = record[rel][1]
+        return True
+
     for job in jobs:
-        try:
-            template = templates.get(job.template) or env.get_template(job.template)
-            templates[job.template] = template
-            html = template.render(job.context)
-        except jinja2.TemplateError as exc:
-            raise template_problem(root, exc) from None
-        outputs.add(
-            output_path(job.url),
-            html.encode("utf-8"),
-            job.source or f"the page {job.url}",
-            problems,
-        )
-    for path, data in feeds.site_feeds(site, urls):
-        outputs.add(output_path(path), data, f"the feed {path}", problems)
+        rel = output_path(job.url)
+        if not outputs.claim(rel, job.source or f"the page {job.url}", problems):
+            continue
+        if not unchanged(rel, page_key(shared, job.template, job.context)):
+            todo.append(job)
+    if site_dir is not None and cache_dir is not None and todo:
+        outputs.staging = _new_staging(cache_dir)
+    for result in render_pages(root, env, todo, site_dir, outputs.staging):
+        if result.problem is not None:
+            outputs.discard()
+            raise InputError([result.problem])
+        record[result.rel] = (keys[result.rel], result.size)
+        if result.staged is not None:
+            outputs.staged[result.rel] = (result.staged, result.size)
+        elif site_dir is not None:
+            outputs.kept[result.rel] = result.size
+    for feed in feeds.site_feeds(site):
+        rel = output_path(feed.path)
+        if not outputs.claim(rel, f"the feed {feed.path}", problems):
+            continue
+        if unchanged(rel, page_key(shared, "atom", {"title": feed.title, "entries": feed.entries})):
+            continue
+        data = feeds.atom_feed(site, urls, feed)
+        record[rel] = (keys[rel], len(data))
+        outputs.files[rel] = data
     sitemap_entries = [(job.url, _lastmod(job)) for job in jobs if _in_sitemap(job)]
     for path, data in feeds.sitemaps(urls, sitemap_entries):
         outputs.add(output_path(path), data, "the sitemap", problems)
@@ -106,7 +135,15 @@ def render_site(root: Path, site: Site, problems: Problems) -> Outputs:
     for rel, (path, owner) in sorted(_theme_static(root).items()):
         outputs.add(rel, path, owner, problems)
     outputs.add_tree(root / STATIC_DIR, "", root, problems)
-    return outputs
+    return outputs, record
+
+
+def _new_staging(cache_dir: Path) -> Path:
+    """A fresh folder for this build's rendered pages; a killed build's are removed."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    for old in cache_dir.glob(STAGING_PREFIX + "*"):
+        shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=cache_dir))
 
 
 def _theme_static(root: Path) -> dict[str, tuple[Path, str]]:
@@ -144,9 +181,14 @@ def _lastmod(job: PageJob):
 
 
 def load_and_render(
-    root: Path, *, drafts: bool = False, base_url: str | None = None
-) -> tuple[Site, Outputs, Problems]:
-    """Everything but writing; raise InputError with every problem found.
+    root: Path,
+    *,
+    drafts: bool = False,
+    base_url: str | None = None,
+    site_dir: Path | None = None,
+    cache_dir: Path | None = None,
+) -> tuple[Site, Outputs, dict[str, tuple[str, int]], Problems]:
+    """Everything but publishing; raise InputError with every problem found.
 
     Rendering goes on after loading found problems (without the files that failed), so
     that URL clashes and template errors are reported in the same run.
@@ -154,19 +196,37 @@ def load_and_render(
     problems = Problems()
     settings = load_settings(root, base_url)  # without settings nothing else can be read
     site = load_site(root, settings, problems, drafts=drafts)
+    outputs, record = Outputs(), {}
     try:
-        outputs = render_site(root, site, problems)
+        outputs, record = render_site(root, site, problems, site_dir=site_dir, cache_dir=cache_dir)
     except InputError as exc:  # a template error ends rendering
         problems.errors.extend(exc.errors)
+    if problems.errors:
+        outputs.discard()
     problems.raise_if_errors()
-    return site, outputs, problems
+    return site, outputs, record, problems
 
 
-def build(root: Path, *, drafts: bool = False, base_url: str | None = None) -> BuildReport:
-    """Validate everything, render every page, then publish to root/site/."""
+def build(
+    root: Path, *, drafts: bool = False, base_url: str | None = None, full: bool = False
+) -> BuildReport:
+    """Validate everything, render what changed, then publish to root/site/.
+
+    `full` ignores the record of the last build and renders every page.
+    """
     started = time.perf_counter()
-    _, outputs, problems = load_and_render(root, drafts=drafts, base_url=base_url)
-    report = publish(root / SITE_DIR, outputs)
+    site_dir = root / SITE_DIR
+    cache_dir = root / CACHE_DIR
+    if full:
+        (cache_dir / MANIFEST).unlink(missing_ok=True)
+    _, outputs, record, problems = load_and_render(
+        root, drafts=drafts, base_url=base_url, site_dir=site_dir, cache_dir=cache_dir
+    )
+    try:
+        report = publish(site_dir, outputs)
+    finally:
+        outputs.discard()  # after an interrupted publish, no temporary file stays behind
+    save_record(cache_dir, record)
     return BuildReport(
-        len(outputs.files), report, time.perf_counter() - started, sorted(set(problems.warnings))
+        len(outputs.owners), report, time.perf_counter() - started, sorted(set(problems.warnings))
     )

@@ -38,7 +38,7 @@ class CheckReport:
 
 def check(root: Path, *, drafts: bool = False) -> CheckReport:
     """Load and render everything in memory; raise InputError listing all problems."""
-    site, _, problems = load_and_render(root, drafts=drafts)
+    site, _, _, problems = load_and_render(root, drafts=drafts)
     settings = site.settings
     prompt = load_prompt(root, settings.analysis.prompt)
     plan = make_plan(site.articles, prompt.sha256)

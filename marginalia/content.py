@@ -70,17 +70,23 @@ class Article:
     body: str
     sha256: str
     has_time: bool  # false for `date: 2024-06-20`: pages show the day alone
+    digest: str  # of the file's bytes: what the build cache and dependency records key on
     # Filled by archive.assemble / render:
     url: str = ""
     authors: list[Any] = field(default_factory=list)
     tags: list[Any] = field(default_factory=list)
     source_term: Any = None
     analysis: Any = None
-    html: str = ""
+    fingerprint: str = ""  # everything a template can see of it (archive.assemble)
+    html_store: Any = None  # markdown.HtmlStore: the body is rendered when a page asks
 
     @property
     def has_analysis(self) -> bool:
         return self.analysis is not None
+
+    @property
+    def html(self) -> str:
+        return self.html_store.render("article", self.body)
 
 
 @dataclass(eq=False)
@@ -96,8 +102,13 @@ class Page:
     language: str | None
     extra: dict[str, Any]
     body: str
+    digest: str
     url: str = ""
-    html: str = ""
+    html_store: Any = None
+
+    @property
+    def html(self) -> str:
+        return self.html_store.render("article", self.body)
 
 
 class _Fields:
@@ -266,10 +277,15 @@ def _kind(value: Any) -> str:
     return {dict: "mapping", list: "list"}.get(type(value), type(value).__name__)
 
 
+def file_digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
 def read_document(path: Path, shown: str, problems: Problems) -> frontmatter.Document | None:
     """Read and split one file, or record why it cannot be."""
     try:
-        return frontmatter.parse(frontmatter.decode(path.read_bytes()))
+        data = path.read_bytes()
+        return frontmatter.parse(frontmatter.decode(data), file_digest(data))
     except frontmatter.FrontMatterError as exc:
         problems.error(shown, exc.line, exc.message)
     except OSError as exc:
@@ -304,6 +320,7 @@ def parse_article(
         body=doc.body,
         sha256=article_sha256(title or "", doc.body),
         has_time=_has_time(doc.meta.get("date")),
+        digest=doc.digest,
     )
     return article if len(problems.errors) == before else None
 
@@ -325,6 +342,7 @@ def parse_page(
         language=fields.text("language"),
         extra=fields.warn_unknown(PAGE_KEYS),
         body=doc.body,
+        digest=doc.digest,
     )
     return page if len(problems.errors) == before else None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape, quoteattr
 
@@ -30,29 +31,36 @@ def _changed(article: Article) -> datetime:
     return article.updated or article.date
 
 
-def atom_feed(
-    site: Site, urls: Urls, *, title: str, page_url: str, feed_url: str, articles: list[Article]
-) -> bytes:
-    """A full-content Atom feed of the newest `feed.limit` articles."""
-    entries = articles[: site.settings.feed.limit]
-    updated = max((_changed(a) for a in entries), default=_EPOCH)
-    home = urls.abs_url(page_url)
+@dataclass(frozen=True)
+class Feed:
+    """What one Atom feed holds: its newest `feed.limit` articles."""
+
+    path: str  # site path: /feed.xml, /tags/korea/feed.xml
+    title: str
+    page_url: str  # the HTML page the feed mirrors
+    entries: list[Article]
+
+
+def atom_feed(site: Site, urls: Urls, feed: Feed) -> bytes:
+    """A full-content Atom feed."""
+    updated = max((_changed(a) for a in feed.entries), default=_EPOCH)
+    home = urls.abs_url(feed.page_url)
     lines = [
         '<?xml version="1.0" encoding="utf-8"?>',
         f'<feed xmlns="http://www.w3.org/2005/Atom" xml:lang={_attr(site.settings.language)}>',
-        f"  <title>{_text(title)}</title>",
+        f"  <title>{_text(feed.title)}</title>",
     ]
     if site.settings.description:
         lines.append(f"  <subtitle>{_text(site.settings.description)}</subtitle>")
     lines += [
-        f'  <link href={_attr(urls.abs_url(feed_url))} rel="self" type="application/atom+xml"/>',
+        f'  <link href={_attr(urls.abs_url(feed.path))} rel="self" type="application/atom+xml"/>',
         f'  <link href={_attr(home)} rel="alternate" type="text/html"/>',
         f"  <id>{_text(home)}</id>",
         f"  <updated>{updated.isoformat()}</updated>",
         f"  <author><name>{_text(site.settings.title)}</name></author>",
         f'  <generator version="{__version__}">Marginalia</generator>',
     ]
-    for article in entries:
+    for article in feed.entries:
         lines += _entry(urls, article)
     lines.append("</feed>\n")
     return "\n".join(lines).encode("utf-8")
@@ -76,28 +84,13 @@ def _entry(urls: Urls, article: Article) -> Iterator[str]:
     yield "  </entry>"
 
 
-def site_feeds(site: Site, urls: Urls) -> Iterator[tuple[str, bytes]]:
-    """(site path, bytes) of the main feed and one feed per tag."""
-    yield (
-        "/feed.xml",
-        atom_feed(
-            site,
-            urls,
-            title=site.settings.title,
-            page_url="/",
-            feed_url="/feed.xml",
-            articles=site.articles,
-        ),
-    )
+def site_feeds(site: Site) -> Iterator[Feed]:
+    """The main feed and one feed per tag."""
+    limit = site.settings.feed.limit
+    yield Feed("/feed.xml", site.settings.title, "/", site.articles[:limit])
     for tag in site.terms["tags"]:
-        feed_url = f"{tag.url}feed.xml"
         title = f"{site.settings.title}: {tag.name}"
-        yield (
-            feed_url,
-            atom_feed(
-                site, urls, title=title, page_url=tag.url, feed_url=feed_url, articles=tag.articles
-            ),
-        )
+        yield Feed(f"{tag.url}feed.xml", title, tag.url, tag.articles[:limit])
 
 
 def _urlset(entries: Iterable[tuple[str, datetime | None]]) -> bytes:

@@ -30,6 +30,7 @@ class Document:
     meta: dict[str, Any]
     body: str
     yaml_text: str
+    digest: str = ""  # of the file's bytes, when read from a file
 
     def line_of(self, key_path: Sequence[str | int]) -> int:
         """The file line of a front-matter key (the opening fence if it is absent)."""
@@ -53,7 +54,7 @@ def decode(data: bytes) -> str:
     return text
 
 
-def parse(text: str) -> Document:
+def parse(text: str, digest: str = "") -> Document:
     """Split `---` YAML `---` body; the front matter must be a mapping."""
     if not text.startswith(FENCE + "\n") and text.rstrip() != FENCE:
         raise FrontMatterError(1, "no front matter: the file must start with a '---' line")
@@ -78,4 +79,4 @@ def parse(text: str) -> Document:
     if any(not isinstance(key, str) for key in meta):
         bad = next(key for key in meta if not isinstance(key, str))
         raise FrontMatterError(2, f"front matter keys must be text, not {bad!r}")
-    return Document(meta, body, yaml_text)
+    return Document(meta, body, yaml_text, digest)

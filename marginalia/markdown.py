@@ -5,13 +5,19 @@ markdown-it-py's own default is html=True; both renderers here set it explicitly
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
 from urllib.parse import urlsplit
 
+import markdown_it
+import mdit_py_plugins
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
+from markupsafe import Markup
 from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
+from . import __version__, atomic
 from .slugs import slugify
 
 # Ids the default theme gives its own elements (skip link, "Scroll down" link target).
@@ -74,3 +80,48 @@ def analysis_renderer(base_path: str = "/") -> MarkdownIt:
     md.add_render_rule("image", image_as_text)
     _prefix_site_paths(md, base_path)
     return md
+
+
+class HtmlStore:
+    """Markdown rendered once per text, kept in .cache/html/ across builds and processes.
+
+    The key covers the text, the renderer's options and the library versions, so a
+    cached page body is reused only where rendering it again would give the same bytes.
+    """
+
+    def __init__(self, cache_dir: Path | None, unsafe_html: bool, base_path: str) -> None:
+        self.dir = cache_dir / "html" if cache_dir is not None else None
+        self.unsafe_html = unsafe_html
+        self.base_path = base_path
+        self.salt = "|".join(
+            (
+                __version__,
+                markdown_it.__version__,
+                mdit_py_plugins.__version__,
+                str(unsafe_html),
+                base_path,
+            )
+        )
+        self._renderers: dict[str, MarkdownIt] = {}
+
+    def _renderer(self, kind: str) -> MarkdownIt:
+        if kind not in self._renderers:
+            self._renderers[kind] = (
+                article_renderer(self.unsafe_html, self.base_path)
+                if kind == "article"
+                else analysis_renderer(self.base_path)
+            )
+        return self._renderers[kind]
+
+    def render(self, kind: str, text: str) -> Markup:
+        """kind is 'article' (the editor's Markdown) or 'analysis' (untrusted model text)."""
+        if self.dir is None:
+            return Markup(self._renderer(kind).render(text))
+        key = hashlib.blake2b(f"{self.salt}|{kind}|{text}".encode(), digest_size=20).hexdigest()
+        path = self.dir / key[:2] / key
+        try:
+            return Markup(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            html = self._renderer(kind).render(text)
+            atomic.write_bytes(path, html.encode("utf-8"))
+            return Markup(html)

@@ -6,8 +6,11 @@ Rendering fills an `Outputs` in memory; only when the whole build has succeeded 
 
 from __future__ import annotations
 
+import errno
 import os
 import posixpath
+import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,24 +37,40 @@ def is_contained(rel: str) -> bool:
 
 @dataclass
 class Outputs:
-    """Files to publish, by path relative to site/: bytes, or a file to copy."""
+    """Every output of a build by path relative to site/: in memory (bytes, or a file to
+    copy), staged (rendered into a hidden temporary file beside its target), or kept
+    (unchanged since the last build, so not rendered at all)."""
 
     files: dict[str, bytes | Path] = field(default_factory=dict)
+    staged: dict[str, tuple[Path, int]] = field(default_factory=dict)  # rel -> (file, size)
+    kept: dict[str, int] = field(default_factory=dict)  # rel -> size
     owners: dict[str, str] = field(default_factory=dict)
+    staging: Path | None = None  # the folder `staged` files are in, outside site/
 
-    def add(self, rel: str, data: bytes | Path, owner: str, problems: Problems) -> None:
+    def claim(self, rel: str, owner: str, problems: Problems) -> bool:
+        """Reserve rel for owner; False (with an error) if it escapes site/ or is taken."""
         if not is_contained(rel):
             problems.error(owner, None, f"would write outside site/: {rel!r}")
-            return
-        if rel in self.files:
+            return False
+        if rel in self.owners:
             problems.error(
                 owner,
                 None,
                 f"writes site/{rel}, which {self.owners[rel]} writes too; give one of them another slug",
             )
-            return
-        self.files[rel] = data
+            return False
         self.owners[rel] = owner
+        return True
+
+    def add(self, rel: str, data: bytes | Path, owner: str, problems: Problems) -> None:
+        if self.claim(rel, owner, problems):
+            self.files[rel] = data
+
+    def discard(self) -> None:
+        """Remove the staging folder (after publishing, or when the build failed)."""
+        if self.staging is not None:
+            shutil.rmtree(self.staging, ignore_errors=True)
+        self.staged.clear()
 
     def add_tree(self, source: Path, prefix: str, owner_root: Path, problems: Problems) -> None:
         """Every file below source, at prefix + its relative path (static/ copies)."""
@@ -95,23 +114,44 @@ def publish(site_dir: Path, outputs: Outputs) -> PublishReport:
     site_dir.mkdir(parents=True, exist_ok=True)
     written = unchanged = total = 0
     for rel, data in outputs.files.items():
-        target = site_dir / rel
-        size = data.stat().st_size if isinstance(data, Path) else len(data)
-        total += size
-        if target.is_dir():  # a page now stands where a folder was
-            _remove_tree(target)
-        if _same(target, data):
+        total += data.stat().st_size if isinstance(data, Path) else len(data)
+        if _same(site_dir / rel, data):
             unchanged += 1
             continue
         payload = data.read_bytes() if isinstance(data, Path) else data
-        try:
-            atomic.write_bytes(target, payload)
-        except (NotADirectoryError, FileExistsError):  # a file stands where a folder must
-            _clear_file_parents(site_dir, target)
-            atomic.write_bytes(target, payload)
+        _place(site_dir, rel, lambda target, payload=payload: atomic.write_bytes(target, payload))
         written += 1
-    removed = _prune(site_dir, set(outputs.files))
+    for rel, (staged, size) in outputs.staged.items():
+        total += size
+        _place(site_dir, rel, lambda target, staged=staged: _move(staged, target))
+        written += 1
+    unchanged += len(outputs.kept)
+    total += sum(outputs.kept.values())
+    removed = _prune(site_dir, set(outputs.owners))
     return PublishReport(written, unchanged, removed, total)
+
+
+def _place(site_dir: Path, rel: str, write: Callable[[Path], None]) -> None:
+    """Write one output, clearing a folder where the file goes or a file where a folder must."""
+    target = site_dir / rel
+    if target.is_dir():
+        _remove_tree(target)
+    try:
+        write(target)
+    except (NotADirectoryError, FileExistsError):
+        _clear_file_parents(site_dir, target)
+        write(target)
+
+
+def _move(staged: Path, target: Path) -> None:
+    """A rename when staging and site/ share a file system, else an atomic copy."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.replace(staged, target)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        atomic.write_bytes(target, staged.read_bytes())
 
 
 def _clear_file_parents(site_dir: Path, target: Path) -> None:

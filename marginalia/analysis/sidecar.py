@@ -35,6 +35,7 @@ class Sidecar:
     usage: dict[str, int] = field(default_factory=dict)
     locked: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    digest: str = ""  # of the file's bytes, when read from a file
 
 
 def sidecar_path(root: Path, article_rel: str) -> Path:
@@ -94,6 +95,7 @@ def parse_sidecar(doc: frontmatter.Document, rel: str, problems: Problems) -> Si
         usage=usage,
         locked=locked,
         extra=meta,
+        digest=doc.digest,
         **hashes,
     )
 

@@ -1,0 +1,134 @@
+"""A build that reuses the last one's cache and skips unchanged pages gives exactly the
+bytes of a clean build, edit after edit."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import MINIMAL_CONFIG, article, tree_digest, write_files
+
+from marginalia.build import CACHE_DIR, build
+
+FILES = {
+    "config.yaml": MINIMAL_CONFIG + "paginate: 2\n",
+    "content/pages/about.md": "---\ntitle: About\n---\nAbout us.\n",
+    "content/2024/a.md": article("Alpha", "2024-01-05", "Alpha body.", tags="[energy, Korea]"),
+    "content/2024/b.md": article("Beta", "2024-02-05", "Beta body.", tags="energy", authors="Ann"),
+    "content/2024/c.md": article("Gamma", "2024-03-05", "Gamma body.", source="https://e.com/c"),
+    "content/2023/d.md": article("Delta", "2023-07-01", "Delta body.", tags="[korea]"),
+    "content/2023/e.md": article("Epsilon", "2023-08-01", "Epsilon body.", authors="[Ann, Bo]"),
+    "analyses/2024/b.md": "---\nmodel: m\narticle_sha256: " + "0" * 64 + "\n---\nOld analysis.\n",
+}
+
+
+def edit(path: str, old: str, new: str) -> Callable[[Path], None]:
+    def apply(root: Path) -> None:
+        file = root / path
+        file.write_text(file.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+
+    return apply
+
+
+def add(path: str, text: str) -> Callable[[Path], None]:
+    return lambda root: write_files(root, {path: text})
+
+
+def remove(path: str) -> Callable[[Path], None]:
+    return lambda root: (root / path).unlink()
+
+
+def rename(old: str, new: str) -> Callable[[Path], None]:
+    return lambda root: (root / old).rename(root / new)
+
+
+EDITS = [
+    ("body", edit("content/2024/b.md", "Beta body.", "Beta body, corrected.")),
+    ("title", edit("content/2024/c.md", "title: Gamma", "title: Gamma revised")),
+    (
+        "new article",
+        add("content/2024/f.md", article("Zeta", "2024-04-01", "Z.", tags="[new tag]")),
+    ),
+    ("deleted article", remove("content/2023/d.md")),
+    ("renamed file", rename("content/2023/e.md", "content/2023/epsilon.md")),
+    ("date moves it", edit("content/2024/a.md", "2024-01-05", "2022-12-31")),
+    ("tag changed", edit("content/2024/b.md", "tags: energy", "tags: [climate]")),
+    ("tag spelling", edit("content/2024/a.md", "[energy, Korea]", "[Energy, korea]")),
+    ("analysis added", add("analyses/2024/c.md", "---\nmodel: m2\n---\nA new analysis.\n")),
+    ("analysis edited", edit("analyses/2024/b.md", "Old analysis.", "Reviewed analysis.")),
+    ("page edited", edit("content/pages/about.md", "About us.", "About us, again.")),
+    ("template", add("layouts/article.html", '{% extends "default/article.html" %}\n')),
+    (
+        "template edit",
+        add("layouts/article.html", '{% extends "default/article.html" %}\n{# x #}\n'),
+    ),
+    ("config", edit("config.yaml", "paginate: 2", "paginate: 3")),
+    ("static", add("static/extra.txt", "hello\n")),
+]
+
+
+def clean_build_of(root: Path, elsewhere: Path) -> dict[str, str]:
+    if elsewhere.exists():
+        shutil.rmtree(elsewhere)
+    shutil.copytree(root, elsewhere, ignore=shutil.ignore_patterns("site", ".cache"))
+    build(elsewhere)
+    return tree_digest(elsewhere / "site")
+
+
+def test_each_edit_gives_the_bytes_of_a_clean_build(tmp_path: Path) -> None:
+    root = tmp_path / "live"
+    write_files(root, FILES)
+    build(root)
+    for name, change in EDITS:
+        change(root)
+        report = build(root)
+        assert report.published.written < report.pages, f"{name}: nothing was skipped"
+        assert tree_digest(root / "site") == clean_build_of(root, tmp_path / "clean"), name
+
+
+def test_an_unchanged_rebuild_writes_nothing_and_renders_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "live"
+    write_files(root, FILES)
+    build(root)
+    before = {p: p.stat().st_mtime_ns for p in (root / "site").rglob("*") if p.is_file()}
+    report = build(root)
+    assert report.published.written == 0
+    assert {p: p.stat().st_mtime_ns for p in (root / "site").rglob("*") if p.is_file()} == before
+
+
+@pytest.mark.parametrize("damage", ["deleted", "edited by hand"])
+def test_a_damaged_output_is_rendered_again(tmp_path: Path, damage: str) -> None:
+    root = tmp_path / "live"
+    write_files(root, FILES)
+    build(root)
+    page = root / "site" / "2024" / "01" / "a" / "index.html"
+    expected = page.read_bytes()
+    if damage == "deleted":
+        page.unlink()
+    else:
+        page.write_bytes(expected + b"<!-- touched -->")
+    build(root)
+    assert page.read_bytes() == expected
+
+
+def test_full_ignores_the_record(tmp_path: Path) -> None:
+    root = tmp_path / "live"
+    write_files(root, FILES)
+    build(root)
+    assert (root / CACHE_DIR).is_dir()
+    report = build(root, full=True)
+    assert report.published.written == 0  # rendered again, but the same bytes
+    assert tree_digest(root / "site") == clean_build_of(root, tmp_path / "clean")
+
+
+def test_a_cache_that_cannot_be_read_is_ignored(tmp_path: Path) -> None:
+    root = tmp_path / "live"
+    write_files(root, FILES)
+    build(root)
+    for file in (root / CACHE_DIR).rglob("*.pickle"):
+        file.write_bytes(b"garbage")
+    edit("content/2024/b.md", "Beta body.", "Beta body 2.")(root)
+    build(root)
+    assert tree_digest(root / "site") == clean_build_of(root, tmp_path / "clean")
