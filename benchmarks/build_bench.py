@@ -1,0 +1,483 @@
+"""Benchmark of `build` on the shared news corpus, beside the one-process Python floor.
+
+For each size N it makes (or reuses) a corpus with /work/shared/bench/make_corpus.py,
+writes a config.yaml with only title and base_url, and times, as subprocesses of
+`python -m marginalia build --root DIR` run from the repository root:
+
+- floor: /work/shared/bench/floor.py on the same content, in the same run;
+- cold: no site/ and no .cache/ (both deleted first);
+- no-change: a build right after a build;
+- one edit: a sentence appended to one article (a different one each run);
+- template edit: layouts/article.html copied from the built-in theme into the corpus with
+  a comment added, so a site-level override appears.
+
+Each timing is the median of --runs, measured with time.perf_counter() around the
+subprocess (interpreter start included). Peak memory is taken on one more cold build per
+size, not on the timed ones, so the sampler's own CPU use does not slow them: the sum of
+PSS (RSS where PSS is unavailable) over the build process and all its descendants, read
+from /proc every ~20 ms. The edited article and the override are undone after every run.
+
+    python benchmarks/build_bench.py [--sizes 1000,4000,10000] [--runs 3]
+                                     [--workdir DIR] [--keep] [--profile]
+
+Corpora are cached in --workdir (corpus-N/) and reused; without --workdir a temporary
+directory is used and deleted at the end unless --keep. --profile instead runs one cold
+build of the largest size under cProfile and prints the top 25 functions by cumulative
+time (only the main process is profiled; worker processes are not).
+
+The table goes to stdout; progress and failures to stderr. Any build that exits non-zero
+stops the benchmark with exit status 1 and shows the build's output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import platform
+import pstats
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path("/work/shared/bench")
+MAKE_CORPUS = SHARED / "make_corpus.py"
+FLOOR = SHARED / "floor.py"
+BUILD = [sys.executable, "-m", "marginalia", "build", "--root"]
+
+CONFIG = """\
+title: Marginalia build benchmark
+base_url: https://example.github.io/news/
+"""
+SAMPLE_EVERY = 0.020  # seconds between memory samples
+OVERRIDE_AT = "{% block content %}"  # the comment goes inside it, so every article page changes
+
+
+class BenchError(Exception):
+    """A step failed; the message carries the command and its output."""
+
+
+# --------------------------------------------------------------------------------------
+# Running things
+
+
+def run(cmd: list[str], *, cwd: Path = REPO, sample_memory: bool = False) -> tuple[float, float]:
+    """Run cmd to completion; return (wall seconds, peak MiB or nan). Raise if it fails."""
+    sampler = None
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace"
+    )
+    if sample_memory:
+        sampler = TreeMemorySampler(proc.pid)
+        sampler.start()
+    try:
+        out, err = proc.communicate()
+    finally:
+        if proc.poll() is None:  # interrupted: do not leave the build running
+            proc.kill()
+            proc.wait()
+    wall = time.perf_counter() - started
+    peak = float("nan")
+    if sampler is not None:
+        sampler.stop()
+        peak = sampler.peak_bytes / 2**20
+    if proc.returncode != 0:
+        raise BenchError(
+            f"command failed with exit status {proc.returncode} (cwd {cwd}):\n"
+            f"  {' '.join(cmd)}\n--- stdout ---\n{out.rstrip()}\n--- stderr ---\n{err.rstrip()}"
+        )
+    return wall, peak
+
+
+def build(root: Path, *, sample_memory: bool = False) -> tuple[float, float]:
+    return run([*BUILD, str(root)], sample_memory=sample_memory)
+
+
+def clean_build_state(root: Path) -> None:
+    for name in ("site", ".cache"):
+        shutil.rmtree(root / name, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------------------
+# Memory of a process tree, from /proc (Linux)
+
+
+def _pss_bytes(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
+            for line in f:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def _rss_bytes(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as f:
+            return int(f.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return 0  # gone already
+
+
+def memory_method() -> str:
+    if not Path("/proc/self/stat").exists():
+        return "unavailable (no /proc)"
+    return "PSS" if _pss_bytes(os.getpid()) is not None else "RSS"
+
+
+def _parents() -> dict[int, int]:
+    """pid -> parent pid of every process visible in /proc."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # comm (field 2) may hold spaces and parentheses; state and ppid follow the last ')'
+        fields = stat[stat.rindex(b")") + 2 :].split()
+        parents[int(entry)] = int(fields[1])
+    return parents
+
+
+def tree_pids(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for pid, ppid in _parents().items():
+        children.setdefault(ppid, []).append(pid)
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, ()))
+    return found
+
+
+@dataclass
+class TreeMemorySampler:
+    """Samples the summed PSS (else RSS) of a process and its descendants in a thread."""
+
+    pid: int
+    peak_bytes: int = 0
+    _done: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._use_pss = memory_method() == "PSS"
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _loop(self) -> None:
+        if not Path("/proc/self/stat").exists():
+            return
+        while not self._done.is_set():
+            total = 0
+            for pid in tree_pids(self.pid):
+                size = _pss_bytes(pid) if self._use_pss else None
+                total += size if size is not None else _rss_bytes(pid)
+            self.peak_bytes = max(self.peak_bytes, total)
+            self._done.wait(SAMPLE_EVERY)
+
+
+# --------------------------------------------------------------------------------------
+# Corpus, and the edits made to it
+
+
+def ensure_corpus(workdir: Path, size: int) -> Path:
+    root = workdir / f"corpus-{size}"
+    restore_pending(workdir, size, root)
+    if not (root / "content").is_dir():
+        partial = workdir / f"corpus-{size}.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        progress(f"[{size}] making the corpus in {root}")
+        run([sys.executable, str(MAKE_CORPUS), str(partial), str(size)])
+        partial.rename(root)
+    (root / "config.yaml").write_text(CONFIG, encoding="utf-8")
+    return root
+
+
+def builtin_article_template() -> Path:
+    """The theme's article.html, found as marginalia/paths.py finds it."""
+    packaged = REPO / "marginalia" / "builtin" / "layouts" / "article.html"
+    return packaged if packaged.is_file() else REPO / "layouts" / "article.html"
+
+
+def restore_dir(workdir: Path, size: int) -> Path:
+    return workdir / f"restore-{size}"
+
+
+def restore_pending(workdir: Path, size: int, root: Path) -> None:
+    """Undo the edits of a run: put saved articles back, remove the layouts override.
+
+    The originals are saved outside the corpus before an edit, so an interrupted run is
+    undone the next time the same workdir is used.
+    """
+    saved = restore_dir(workdir, size)
+    if saved.is_dir():
+        for original in saved.rglob("*.md"):
+            target = root / original.relative_to(saved)
+            target.write_bytes(original.read_bytes())
+        shutil.rmtree(saved)
+    shutil.rmtree(root / "layouts", ignore_errors=True)  # the corpus has no layouts of its own
+
+
+def edit_article(workdir: Path, size: int, root: Path, article: Path, run_no: int) -> None:
+    backup = restore_dir(workdir, size) / article.relative_to(root)
+    backup.parent.mkdir(parents=True, exist_ok=True)
+    backup.write_bytes(article.read_bytes())
+    text = article.read_text(encoding="utf-8").rstrip("\n")
+    text += f"\n\nThe benchmark appended this sentence in run {run_no}.\n"
+    article.write_text(text, encoding="utf-8")
+
+
+def add_template_override(root: Path, run_no: int) -> None:
+    source = builtin_article_template().read_text(encoding="utf-8")
+    marker = f"<!-- build_bench run {run_no} -->"
+    if OVERRIDE_AT in source:
+        changed = source.replace(OVERRIDE_AT, OVERRIDE_AT + marker, 1)
+    else:
+        changed = source + marker + "\n"
+    layouts = root / "layouts"
+    layouts.mkdir(exist_ok=True)
+    (layouts / "article.html").write_text(changed, encoding="utf-8")
+
+
+# --------------------------------------------------------------------------------------
+# Measuring
+
+
+@dataclass
+class Result:
+    size: int
+    floor: list[float] = field(default_factory=list)
+    cold: list[float] = field(default_factory=list)
+    no_change: list[float] = field(default_factory=list)
+    one_edit: list[float] = field(default_factory=list)
+    template: list[float] = field(default_factory=list)
+    peak_mib: float = float("nan")
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def measure(workdir: Path, size: int, runs: int) -> Result:
+    root = ensure_corpus(workdir, size)
+    articles = sorted((root / "content").rglob("*.md"))
+    floor_out = workdir / f"floor-{size}"
+    result = Result(size)
+    for i in range(runs):
+        shutil.rmtree(floor_out, ignore_errors=True)
+        floor, _ = run([sys.executable, str(FLOOR), str(root / "content"), str(floor_out)])
+        result.floor.append(floor)
+
+        clean_build_state(root)
+        cold, _ = build(root)
+        result.cold.append(cold)
+
+        no_change, _ = build(root)
+        result.no_change.append(no_change)
+
+        # Spread the edited articles over the archive, a different one each run.
+        article = articles[((2 * i + 1) * len(articles)) // (2 * runs)]
+        try:
+            edit_article(workdir, size, root, article, i + 1)
+            one_edit, _ = build(root)
+            result.one_edit.append(one_edit)
+
+            add_template_override(root, i + 1)
+            template, _ = build(root)
+            result.template.append(template)
+        finally:
+            restore_pending(workdir, size, root)
+        progress(
+            f"[{size}] run {i + 1}/{runs}: floor {floor:.2f} s, cold {cold:.2f} s, "
+            f"no-change {no_change:.2f} s, one edit {one_edit:.2f} s "
+            f"({article.relative_to(root)}), template edit {template:.2f} s"
+        )
+
+    clean_build_state(root)
+    _, result.peak_mib = build(root, sample_memory=True)
+    progress(f"[{size}] cold build peak memory: {result.peak_mib:.0f} MiB")
+    shutil.rmtree(floor_out, ignore_errors=True)
+    return result
+
+
+def profile(workdir: Path, size: int) -> None:
+    root = ensure_corpus(workdir, size)
+    clean_build_state(root)
+    prof = workdir / f"profile-{size}.prof"
+    progress(f"[{size}] cold build under cProfile -> {prof}")
+    wall, _ = run([sys.executable, "-m", "cProfile", "-o", str(prof), "-m", *BUILD[2:], str(root)])
+    out = io.StringIO()
+    stats = pstats.Stats(str(prof), stream=out)
+    stats.strip_dirs().sort_stats("cumulative").print_stats(25)
+    print(f"Cold build of {size} articles under cProfile: {wall:.2f} s wall (with overhead).")
+    print("Main process only; worker processes, if any, are not in this profile.\n")
+    print(out.getvalue().strip("\n"))
+
+
+# --------------------------------------------------------------------------------------
+# Reporting
+
+
+def _capture(cmd: list[str]) -> str:
+    try:
+        done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return done.stdout.strip()
+
+
+def machine_line() -> str:
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    model = platform.processor() or platform.machine()
+    memory = "? GiB"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory = f"{int(line.split()[1]) / 2**20:.1f} GiB"
+                break
+    except OSError:
+        pass
+    commit = _capture(["git", "rev-parse", "--short", "HEAD"]) or "unknown"
+    if _capture(["git", "status", "--porcelain", "--untracked-files=no"]):
+        commit += " + uncommitted changes"
+    libyaml = _capture([sys.executable, "-c", "import yaml; print(yaml.__with_libyaml__)"])
+    return (
+        f"Machine: {cpus} CPUs (nproc), {model}, {memory} RAM; "
+        f"Python {platform.python_version()} (libyaml: {libyaml or '?'}); "
+        f"marginalia {commit}; peak memory: {memory_method()} of the build's process tree"
+    )
+
+
+def table(results: list[Result], runs: int) -> str:
+    head = [
+        "size",
+        "floor s",
+        "cold s",
+        "cold/floor",
+        "no-change s",
+        "ratio to cold",
+        "one edit s",
+        "ratio",
+        "template edit s",
+        "ratio",
+        "peak MiB",
+    ]
+    rows = []
+    for r in results:
+        floor, cold = statistics.median(r.floor), statistics.median(r.cold)
+        no_change = statistics.median(r.no_change)
+        one_edit, template = statistics.median(r.one_edit), statistics.median(r.template)
+        rows.append(
+            [
+                f"{r.size:,}",
+                f"{floor:.2f}",
+                f"{cold:.2f}",
+                f"{cold / floor:.2f}",
+                f"{no_change:.2f}",
+                f"{no_change / cold:.2f}",
+                f"{one_edit:.2f}",
+                f"{one_edit / cold:.2f}",
+                f"{template:.2f}",
+                f"{template / cold:.2f}",
+                f"{r.peak_mib:.0f}",
+            ]
+        )
+    widths = [max(len(row[c]) for row in [head, *rows]) for c in range(len(head))]
+
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+    rule = "|" + "|".join("-" * (w + 1) + ":" for w in widths) + "|"
+    note = f"Median of {runs} run{'s' if runs != 1 else ''}; wall time including interpreter start."
+    return "\n".join([note, "", line(head), rule, *(line(row) for row in rows)])
+
+
+# --------------------------------------------------------------------------------------
+
+
+def parse_sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a comma-separated list of integers: {text}"
+        ) from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError("sizes must be positive integers")
+    return sizes
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=parse_sizes, default=[1000, 4000, 10000])
+    parser.add_argument("--runs", type=positive, default=3, help="runs per timing (median)")
+    parser.add_argument("--workdir", type=Path, help="corpus cache (kept); default: a temp dir")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary workdir")
+    parser.add_argument(
+        "--profile", action="store_true", help="only profile a cold build of the largest size"
+    )
+    args = parser.parse_args()
+
+    for needed in (MAKE_CORPUS, FLOOR):
+        if not needed.is_file():
+            print(f"build_bench: missing {needed}", file=sys.stderr)
+            return 2
+    if args.workdir is not None:
+        workdir = args.workdir.resolve()
+        workdir.mkdir(parents=True, exist_ok=True)
+    else:
+        workdir = Path(tempfile.mkdtemp(prefix="build-bench-"))
+    try:
+        print(machine_line())
+        print()
+        if args.profile:
+            profile(workdir, max(args.sizes))
+        else:
+            results = [measure(workdir, size, args.runs) for size in args.sizes]
+            print(table(results, args.runs))
+    except BenchError as error:
+        print(f"build_bench: {error}", file=sys.stderr)
+        return 1
+    finally:
+        if args.workdir is None and not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            progress(f"workdir kept: {workdir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
