@@ -1,7 +1,10 @@
-"""Where the built-in theme and prompt live: inside the wheel, or at the repository root.
+"""Where the built-in defaults live: inside the wheel, or in the repository checkout.
 
-They are kept once, in the repository's layouts/ and prompts/ (where users look for
-them); a wheel carries them as marginalia/builtin/ (see pyproject.toml).
+They are kept once, where users look for them: the theme in layouts/, the prompt in
+prompts/, the GitHub Actions workflows that `init` gives a new site in
+.github/workflows/. A wheel carries them as marginalia/builtin/<name>/ (see the
+force-include table in pyproject.toml); a source checkout or an editable install finds
+them at the repository root.
 """
 
 from __future__ import annotations
@@ -10,8 +13,21 @@ from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent
 
+# builtin name -> its folder relative to the repository root
+_SOURCE_DIRS = {
+    "layouts": "layouts",
+    "prompts": "prompts",
+    "workflows": ".github/workflows",
+}
+
+# The workflows a new site gets (the repository's .github/workflows/ may hold others,
+# such as its own CI, which are not copied).
+SITE_WORKFLOWS = ("pages.yml", "analyze.yml")
+
 
 def builtin_dir(name: str) -> Path:
-    """`layouts` or `prompts` of the built-in defaults."""
+    """`layouts`, `prompts` or `workflows` of the built-in defaults."""
     packaged = _PACKAGE / "builtin" / name
-    return packaged if packaged.is_dir() else _PACKAGE.parent / name
+    if packaged.is_dir():
+        return packaged
+    return _PACKAGE.parent / _SOURCE_DIRS.get(name, name)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
+import importlib.metadata
+import json
+import re
+import subprocess
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import yaml
 
@@ -14,11 +19,11 @@ from .analysis.prompt import PROMPTS_DIR
 from .config import load_settings
 from .content import CONTENT_DIR
 from .errors import InputError, Problem
-from .paths import builtin_dir
+from .paths import SITE_WORKFLOWS, builtin_dir
 from .slugs import slugify
 
 CONFIG_TEMPLATE = """\
-# Marginalia site settings: every key is described in the README.
+# Marginalia site settings: every key is described in Marginalia's README.
 title: "My News Archive"
 description: "News articles with critical analyses."
 base_url: "https://USER.github.io/REPOSITORY/"   # where the site is served
@@ -51,6 +56,60 @@ matter; `python build.py new "Headline"` creates one with today's date.
 """
 
 GITIGNORE = "site/\n.cache/\n__pycache__/\n"
+
+WORKFLOWS = "workflows"
+
+BUILD_PY = '''\
+"""Entry point: python build.py [command] (see README)."""
+
+from marginalia.cli import main
+
+raise SystemExit(main())
+'''
+
+REQUIREMENTS_TEMPLATE = """\
+# What GitHub Actions installs to build and analyze this site
+# (.github/workflows/pages.yml and analyze.yml). Not plain "marginalia": on PyPI that
+# name belongs to another project. Name the Marginalia repository and a commit or tag:
+{line}
+"""
+
+SITE_README = """\
+# {name}
+
+An annotated news archive made with Marginalia: news articles in `content/`, their
+machine-written analyses in `analyses/`, built into a static site for GitHub Pages.
+
+## Write
+
+```sh
+python build.py new "Headline" --source https://www.example.com/news/story
+python build.py check              # validate; count missing and stale analyses
+python build.py                    # build into site/
+python -m http.server -d site      # look at it (build with --base-url http://127.0.0.1:8000/)
+```
+
+## Analyze
+
+```sh
+export OPENAI_API_KEY=...          # or OPENAI_BASE_URL=http://127.0.0.1:11434/v1 (Ollama)
+python build.py analyze --dry-run  # what would be asked, and the estimated cost
+python build.py analyze            # writes analyses/; read them before you publish
+```
+
+## Publish on GitHub Pages
+
+1. Check `requirements.txt`: it names the Marginalia that GitHub Actions installs.
+2. Set `title` in `config.yaml` (and `base_url`, for builds outside GitHub Actions),
+   then commit and push to `main`.
+3. On GitHub: Settings -> Pages -> Build and deployment -> Source: **GitHub Actions**.
+   Every push to `main` now publishes the site (`.github/workflows/pages.yml`).
+4. For analyses (`.github/workflows/analyze.yml`, weekly and by hand): add the secret
+   `OPENAI_API_KEY` (or the variable `OPENAI_BASE_URL`) under Settings -> Secrets and
+   variables -> Actions; optionally the variable `ANALYSIS_MODEL`; and tick "Allow
+   GitHub Actions to create and approve pull requests" under Settings -> Actions ->
+   General. New analyses arrive as a pull request: read them before merging.
+"""
 
 
 def _front_matter_line(key: str, value: str) -> str:
@@ -87,8 +146,13 @@ def new_article(root: Path, title: str, *, source: str | None = None) -> Path:
     return path
 
 
-def init_site(directory: Path) -> None:
-    """A new site folder: config, a sample article, the default prompt, .gitignore."""
+def init_site(directory: Path) -> list[Path]:
+    """A new site folder, ready to push to GitHub: config, a sample article, the default
+    prompt, build.py, both GitHub Actions workflows, a README and a .gitignore.
+
+    Refuses a folder that has a config.yaml; any other file that is already there is
+    kept as it is, never overwritten. Returns the files written.
+    """
     if (directory / "config.yaml").exists():
         raise InputError(
             [
@@ -101,14 +165,100 @@ def init_site(directory: Path) -> None:
         )
     directory.mkdir(parents=True, exist_ok=True)
     today = datetime.now().astimezone().replace(microsecond=0)
-    atomic.write_bytes(directory / "config.yaml", CONFIG_TEMPLATE.encode())
-    sample = directory / CONTENT_DIR / f"{today:%Y}" / f"{today:%m}" / "welcome.md"
-    atomic.write_bytes(sample, SAMPLE_ARTICLE.format(date=today.isoformat()).encode())
-    (directory / PROMPTS_DIR).mkdir(exist_ok=True)
-    shutil.copyfile(
-        builtin_dir(PROMPTS_DIR) / "analysis.md", directory / PROMPTS_DIR / "analysis.md"
-    )
+    sample = Path(CONTENT_DIR) / f"{today:%Y}" / f"{today:%m}" / "welcome.md"
+    workflows = builtin_dir(WORKFLOWS)
+    files: dict[Path, bytes] = {
+        Path("config.yaml"): CONFIG_TEMPLATE.encode(),
+        sample: SAMPLE_ARTICLE.format(date=today.isoformat()).encode(),
+        Path(PROMPTS_DIR) / "analysis.md": (builtin_dir(PROMPTS_DIR) / "analysis.md").read_bytes(),
+        Path("build.py"): BUILD_PY.encode(),
+        Path("requirements.txt"): requirements_txt(marginalia_requirement()).encode(),
+        Path("README.md"): SITE_README.format(name=directory.resolve().name).encode(),
+        Path(".gitignore"): GITIGNORE.encode(),
+    }
+    for name in SITE_WORKFLOWS:
+        files[Path(".github") / "workflows" / name] = (workflows / name).read_bytes()
+    written = [rel for rel, data in files.items() if _write_new(directory / rel, data)]
     (directory / "analyses").mkdir(exist_ok=True)
-    gitignore = directory / ".gitignore"
-    if not gitignore.exists():
-        atomic.write_bytes(gitignore, GITIGNORE.encode())
+    return written
+
+
+def _write_new(path: Path, data: bytes) -> bool:
+    """Write path unless something is there already (an existing file is never replaced)."""
+    if path.exists() or path.is_symlink():
+        return False
+    atomic.write_bytes(path, data)
+    return True
+
+
+def marginalia_requirement() -> str | None:
+    """How GitHub Actions can install the Marginalia that runs now (a pip requirement),
+    or None when that cannot be told.
+
+    Not `marginalia` from PyPI: that name belongs to another project. A Marginalia
+    installed from a git URL names that URL and commit; one installed from a local git
+    checkout (pip install -e .) names the checkout's origin remote and its commit.
+    """
+    try:
+        direct = importlib.metadata.distribution("marginalia").read_text("direct_url.json")
+    except importlib.metadata.PackageNotFoundError:
+        direct = None
+    return requirement_from_direct_url(direct, _git_origin)
+
+
+def requirement_from_direct_url(
+    direct_url: str | None, git_origin: Callable[[Path], tuple[str, str] | None]
+) -> str | None:
+    """The requirement for a PEP 610 direct_url.json text (see marginalia_requirement)."""
+    if not direct_url:
+        return None
+    try:
+        info = json.loads(direct_url)
+    except ValueError:
+        return None
+    url = str(info.get("url", ""))
+    vcs = info.get("vcs_info") or {}
+    if vcs.get("vcs") == "git" and vcs.get("commit_id") and url.startswith("https://"):
+        return f"marginalia @ git+{url}@{vcs['commit_id']}"
+    if url.startswith("file://"):
+        origin = git_origin(Path(url2pathname(urlsplit(url).path)))
+        if origin is not None:
+            remote, commit = origin
+            return f"marginalia @ git+{remote}@{commit}"
+    return None
+
+
+def _git_origin(checkout: Path) -> tuple[str, str] | None:
+    """(https URL of the origin remote, HEAD commit) of a git checkout, or None."""
+    if not (checkout / ".git").exists():
+        return None
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", "-C", str(checkout), *args],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    try:
+        remote, commit = git("remote", "get-url", "origin"), git("rev-parse", "HEAD")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if remote.startswith("git@") and ":" in remote:  # git@github.com:owner/repo.git
+        host, _, path = remote.removeprefix("git@").partition(":")
+        remote = f"https://{host}/{path}"
+    if not remote.startswith("https://") or not re.fullmatch(r"[0-9a-f]{40}", commit):
+        return None
+    return remote, commit
+
+
+def requirements_txt(requirement: str | None) -> str:
+    """requirements.txt of a new site: what its GitHub Actions workflows install."""
+    if requirement is None:
+        return REQUIREMENTS_TEMPLATE.format(
+            line="# marginalia @ git+https://github.com/OWNER/marginalia@COMMIT_OR_TAG"
+        )
+    return REQUIREMENTS_TEMPLATE.format(line=requirement)
