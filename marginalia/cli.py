@@ -32,14 +32,45 @@ def _human_size(size: int) -> str:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    import os
+
     from .build import build
+
+    # GitHub Pages: "Published GitHub Pages sites may be no larger than 1 GB." The build
+    # warns from 80% of it; MARGINALIA_PAGES_SIZE_LIMIT (bytes) sets another limit.
+    limit_text = os.environ.get("MARGINALIA_PAGES_SIZE_LIMIT", "").strip()
+    limit = 1_000_000_000
+    if limit_text:
+        if not limit_text.isdigit() or int(limit_text) < 1:
+            print(
+                f"marginalia: MARGINALIA_PAGES_SIZE_LIMIT must be a whole number of bytes, "
+                f"not {limit_text!r}",
+                file=sys.stderr,
+            )
+            return 2
+        limit = int(limit_text)
 
     report = build(args.root, drafts=args.drafts, base_url=args.base_url)
     _print_problems([], report.warnings)
     pub = report.published
+    size = pub.total_bytes
+    if size >= 0.8 * limit:
+        over = size > limit
+        share = "over" if over else f"{size * 100 // limit}% of"
+        message = (
+            f"site/ is {_human_size(size)}, {share} GitHub Pages' {_human_size(limit)} limit "
+            "on a published site: "
+            + ("GitHub Pages may refuse to publish it. " if over else "")
+            + "Keep large files (video, audio, archives) elsewhere and link to them."
+        )
+        if os.environ.get("GITHUB_ACTIONS") == "true":  # an annotation on the run's page
+            print(f"::{'error' if over else 'warning'} title=Site size::{message}", file=sys.stderr)
+        else:
+            label = "warning: OVER THE LIMIT" if over else "warning"
+            print(f"site/: {label}: {message}", file=sys.stderr)
     print(
         f"Built {report.pages} files ({pub.written} written, {pub.unchanged} unchanged, "
-        f"{pub.removed} removed), {_human_size(pub.total_bytes)}, in {report.seconds:.2f} s -> "
+        f"{pub.removed} removed), {_human_size(size)}, in {report.seconds:.2f} s -> "
         f"{args.root / 'site'}"
     )
     return 0
