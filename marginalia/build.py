@@ -16,13 +16,14 @@ from . import feeds
 from .analysis.sidecar import ANALYSES_DIR, Sidecar, read_sidecar, sidecar_files
 from .archive import Site, assemble
 from .config import Settings, load_settings
-from .content import CONTENT_DIR, PAGES_DIR, content_files, load_content
+from .content import CONTENT_DIR, load_content
 from .depend import MANIFEST, Manifest, page_key, save_record, shared_key
 from .errors import InputError, Problems
 from .markdown import HtmlStore
 from .output import SITE_DIR, Outputs, PublishReport, output_path, publish
 from .pages import PageJob, article_pages, list_pages
 from .paths import builtin_dir
+from .records import RecordCache, no_cache
 from .render import render_pages
 from .theme import LAYOUTS_DIR, Urls, make_environment
 
@@ -39,22 +40,30 @@ class BuildReport:
     warnings: list
 
 
-def load_site(root: Path, settings: Settings, problems: Problems, *, drafts: bool) -> Site:
+def load_site(
+    root: Path,
+    settings: Settings,
+    problems: Problems,
+    *,
+    drafts: bool,
+    records: RecordCache | None = None,
+) -> Site:
     """Read content and sidecars and assemble the site model (no rendering, no writes)."""
-    content = load_content(root, settings.zone, problems, drafts=drafts)
+    records = records or no_cache()
+    content = load_content(root, settings.zone, problems, drafts=drafts, records=records)
+    present = set(sidecar_files(root))
     sidecars: dict[str, Sidecar] = {}
     for article in content.articles:
-        sidecar = read_sidecar(root, article.path, problems)
-        if sidecar is not None:
-            sidecars[article.path] = sidecar
-    known = {rel for rel, _ in content_files(root) if not rel.startswith(PAGES_DIR + "/")}
-    for rel in sidecar_files(root):
-        if rel not in known:
-            problems.warn(
-                f"{ANALYSES_DIR}/{rel}",
-                None,
-                f"no article {CONTENT_DIR}/{rel}: this analysis is not shown",
-            )
+        if article.path in present:
+            sidecar = read_sidecar(root, article.path, problems, records)
+            if sidecar is not None:
+                sidecars[article.path] = sidecar
+    for rel in sorted(present - content.article_files):
+        problems.warn(
+            f"{ANALYSES_DIR}/{rel}",
+            None,
+            f"no article {CONTENT_DIR}/{rel}: this analysis is not shown",
+        )
     return assemble(settings, content.articles, content.pages, sidecars, problems)
 
 
@@ -172,7 +181,7 @@ def _site_globals(settings: Settings) -> dict:
 def _in_sitemap(job: PageJob) -> bool:
     """Every page but 404.html and the continuation pages (/page/2/...) of a list."""
     pagination = job.context.get("pagination")
-    return job.url != "/404.html" and (pagination is None or pagination["number"] == 1)
+    return job.url != "/404.html" and (pagination is None or pagination.number == 1)
 
 
 def _lastmod(job: PageJob):
@@ -195,7 +204,8 @@ def load_and_render(
     """
     problems = Problems()
     settings = load_settings(root, base_url)  # without settings nothing else can be read
-    site = load_site(root, settings, problems, drafts=drafts)
+    records = RecordCache(cache_dir, settings.timezone)
+    site = load_site(root, settings, problems, drafts=drafts, records=records)
     outputs, record = Outputs(), {}
     try:
         outputs, record = render_site(root, site, problems, site_dir=site_dir, cache_dir=cache_dir)
@@ -204,6 +214,7 @@ def load_and_render(
     if problems.errors:
         outputs.discard()
     problems.raise_if_errors()
+    records.save()
     return site, outputs, record, problems
 
 

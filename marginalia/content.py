@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import os
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from . import frontmatter
 from .errors import Problems
+from .records import RecordCache, no_cache
 from .slugs import is_safe_slug, slugify
 
 CONTENT_DIR = "content"
@@ -349,35 +351,58 @@ def parse_page(
 
 def content_files(root: Path) -> list[tuple[str, Path]]:
     """(path relative to content/, absolute path) of every Markdown file, sorted."""
-    base = root / CONTENT_DIR
-    if not base.is_dir():
-        return []
-    found = [(p.relative_to(base).as_posix(), p) for p in base.rglob("*.md") if p.is_file()]
-    return sorted(f for f in found if not any(part.startswith(".") for part in Path(f[0]).parts))
+    return markdown_files(root / CONTENT_DIR)
+
+
+def markdown_files(base: Path) -> list[tuple[str, Path]]:
+    """(path relative to base, absolute path) of every .md file below base, sorted; files
+    and folders whose names start with a dot are left out."""
+    found = []
+    for folder, dirs, files in os.walk(base):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        prefix = os.path.relpath(folder, base).replace(os.sep, "/")
+        prefix = "" if prefix == "." else prefix + "/"
+        found += [
+            (prefix + f, Path(folder, f))
+            for f in files
+            if f.endswith(".md") and not f.startswith(".")
+        ]
+    return sorted(found)
 
 
 @dataclass
 class Content:
     articles: list[Article]
     pages: list[Page]
+    article_files: set[str]  # every article file, drafts and broken ones included
 
 
 def load_content(
-    root: Path, zone: ZoneInfo, problems: Problems, *, drafts: bool = False
+    root: Path,
+    zone: ZoneInfo,
+    problems: Problems,
+    *,
+    drafts: bool = False,
+    records: RecordCache | None = None,
 ) -> Content:
     """Every article and page under root/content, drafts only when asked for."""
+    records = records or no_cache()
     articles: list[Article] = []
     pages: list[Page] = []
+    article_files: set[str] = set()
     for rel, path in content_files(root):
-        doc = read_document(path, f"{CONTENT_DIR}/{rel}", problems)
-        if doc is None:
+        shown = f"{CONTENT_DIR}/{rel}"
+        is_page = rel.startswith(PAGES_DIR + "/")
+        parse_one = parse_page if is_page else parse_article
+        if not is_page:
+            article_files.add(rel)
+
+        def parse(found: Problems, rel=rel, path=path, shown=shown, parse_one=parse_one):
+            doc = read_document(path, shown, found)
+            return parse_one(doc, rel, zone, found) if doc is not None else None
+
+        item = records.get(path, shown, problems, parse)
+        if item is None or (item.draft and not drafts):
             continue
-        if rel.startswith(PAGES_DIR + "/"):
-            page = parse_page(doc, rel, zone, problems)
-            if page is not None and (drafts or not page.draft):
-                pages.append(page)
-        else:
-            article = parse_article(doc, rel, zone, problems)
-            if article is not None and (drafts or not article.draft):
-                articles.append(article)
-    return Content(articles, pages)
+        (pages if is_page else articles).append(item)
+    return Content(articles, pages, article_files)

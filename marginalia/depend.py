@@ -20,6 +20,7 @@ from typing import Any
 from . import __version__, atomic
 from .archive import AnalysisView, MonthArchive, Site, Term, YearArchive
 from .content import Article, Page
+from .pages import Pagination
 
 MANIFEST = "outputs.pickle"
 
@@ -39,6 +40,8 @@ def fingerprint(value: Any) -> str:
         return f"Y{value.year}:{value.count}:" + fingerprint(value.months)
     if isinstance(value, MonthArchive):
         return f"M{value.year}-{value.month}:{value.count}"
+    if isinstance(value, Pagination):
+        return f"G{value.first_url}:{value.number}:{value.total}"
     if isinstance(value, dict):
         return "{" + ",".join(f"{k}={fingerprint(v)}" for k, v in sorted(value.items())) + "}"
     if isinstance(value, list | tuple):

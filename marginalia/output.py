@@ -169,16 +169,16 @@ def _remove_tree(path: Path) -> None:
 def _prune(site_dir: Path, wanted: set[str]) -> int:
     """Delete what no output claims (deleted articles, old pages); then empty folders."""
     removed = 0
-    for dirpath, _dirnames, filenames in os.walk(site_dir, topdown=False):
-        here = Path(dirpath)
-        rel_dir = here.relative_to(site_dir).as_posix()
-        if rel_dir != "." and rel_dir.split("/")[0] in KEEP:
+    top = str(site_dir)
+    for folder, _dirs, files in os.walk(top, topdown=False):
+        rel_dir = os.path.relpath(folder, top).replace(os.sep, "/")
+        if rel_dir.split("/")[0] in KEEP:
             continue
-        for name in filenames:
-            rel = name if rel_dir == "." else f"{rel_dir}/{name}"
-            if rel not in wanted and rel.split("/")[0] not in KEEP:
-                (here / name).unlink()
+        prefix = "" if rel_dir == "." else rel_dir + "/"
+        for name in files:
+            if prefix + name not in wanted and not (prefix == "" and name in KEEP):
+                os.unlink(os.path.join(folder, name))
                 removed += 1
-        if here != site_dir and not any(here.iterdir()):
-            here.rmdir()
+        if folder != top and not os.listdir(folder):
+            os.rmdir(folder)
     return removed

@@ -15,13 +15,42 @@ from .content import Article, Page
 from .theme import Urls
 
 
-class Pagination(TypedDict):
-    number: int
+@dataclass(frozen=True)
+class Pagination:
+    """Where a list page stands among its pages; small whatever the list's length."""
+
+    number: int  # 1-based
     total: int
-    previous_url: str | None
-    next_url: str | None
     first_url: str
-    page_urls: list[tuple[int, str]]
+
+    def url_of(self, number: int) -> str:
+        return page_url(self.first_url, number)
+
+    @property
+    def previous_url(self) -> str | None:
+        return self.url_of(self.number - 1) if self.number > 1 else None
+
+    @property
+    def next_url(self) -> str | None:
+        return self.url_of(self.number + 1) if self.number < self.total else None
+
+    @property
+    def page_urls(self) -> list[tuple[int, str]]:
+        """Every page of the list (long for long lists: prefer `window`)."""
+        return [(n, self.url_of(n)) for n in range(1, self.total + 1)]
+
+    @property
+    def window(self) -> list[tuple[int, str] | None]:
+        """The first and last pages and two either side of this one; None marks a gap."""
+        shown = sorted(
+            {1, self.total, *range(max(1, self.number - 2), min(self.total, self.number + 2) + 1)}
+        )
+        window: list[tuple[int, str] | None] = []
+        for number in shown:
+            if window and window[-1] is not None and number - window[-1][0] > 1:
+                window.append(None)
+            window.append((number, self.url_of(number)))
+        return window
 
 
 class _Common(TypedDict):
@@ -83,20 +112,13 @@ def _paginated(
 ) -> Iterator[PageJob]:
     """A list of articles cut into pages: first_url, then first_url/page/2/..."""
     total = max(1, -(-len(articles) // per_page))
-    page_urls = [(n, page_url(first_url, n)) for n in range(1, total + 1)]
-    for number, url in page_urls:
+    for number in range(1, total + 1):
+        url = page_url(first_url, number)
         heading = fields["heading"]
         context: ListContext = {
             **fields,  # type: ignore[typeddict-item]
             "articles": articles[(number - 1) * per_page : number * per_page],
-            "pagination": {
-                "number": number,
-                "total": total,
-                "previous_url": page_url(first_url, number - 1) if number > 1 else None,
-                "next_url": page_url(first_url, number + 1) if number < total else None,
-                "first_url": first_url,
-                "page_urls": page_urls,
-            },
+            "pagination": Pagination(number, total, first_url),
             "canonical": urls.abs_url(url),
             "page_title": heading if number == 1 else f"{heading} (page {number} of {total})",
         }

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
 _KEPT_CATEGORIES = ("L", "M", "N")  # letters, combining marks (Devanagari, Thai...), digits
 
 
+@functools.lru_cache(maxsize=65536)  # term names repeat across thousands of articles
 def slugify(text: str) -> str:
     """`North Korea` -> `north-korea`, `U.S.` -> `us`, `Россия` -> `россия`."""
     text = unicodedata.normalize("NFKC", text).lower()

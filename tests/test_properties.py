@@ -188,6 +188,14 @@ def test_dumped_mappings_never_crash(file: Path, meta: dict, body: str) -> None:
     load(file, f"---\n{front}---\n{body}".encode("utf-8", "surrogatepass"))
 
 
+YAML_BREAKS = {"\x85", "\u2028", "\u2029"}
+
+
+def writable_exactly(value: object) -> bool:
+    """NaN is not equal to itself; YAML line breaks come back folded (see the title below)."""
+    return value == value and not (isinstance(value, str) and set(value) & YAML_BREAKS)
+
+
 EXTRA_KEYS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=10).filter(
     lambda k: k not in ARTICLE_KEYS
 )
@@ -197,13 +205,11 @@ EXTRA_KEYS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_siz
 @given(
     # NEL, LS and PS are line breaks to YAML; PyYAML's emitter (allow_unicode) writes them
     # raw inside quotes, where reading folds them to spaces: the writer cannot say them.
-    title=st.text(min_size=1, max_size=40).filter(
-        lambda t: t.strip() and not set(t) & {"\x85", "\u2028", "\u2029"}
-    ),
+    title=st.text(min_size=1, max_size=40).filter(lambda t: t.strip() and not set(t) & YAML_BREAKS),
     when=st.datetimes(
         min_value=datetime(1900, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
     ),
-    extra=st.dictionaries(EXTRA_KEYS, SCALARS.filter(lambda v: v == v), max_size=4),  # no NaN
+    extra=st.dictionaries(EXTRA_KEYS, SCALARS.filter(writable_exactly), max_size=4),
 )
 def test_a_valid_article_always_loads_as_written(
     file: Path, title: str, when: datetime, extra: dict

@@ -16,8 +16,9 @@ from typing import Any
 import yaml
 
 from .. import atomic, frontmatter
-from ..content import read_document
+from ..content import markdown_files, read_document
 from ..errors import Problems
+from ..records import RecordCache, no_cache
 
 ANALYSES_DIR = "analyses"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -100,21 +101,25 @@ def parse_sidecar(doc: frontmatter.Document, rel: str, problems: Problems) -> Si
     )
 
 
-def read_sidecar(root: Path, article_rel: str, problems: Problems) -> Sidecar | None:
+def read_sidecar(
+    root: Path, article_rel: str, problems: Problems, records: RecordCache | None = None
+) -> Sidecar | None:
     """The sidecar of an article, None if there is none (or it is broken: see problems)."""
     path = sidecar_path(root, article_rel)
     if not path.is_file():
         return None
-    doc = read_document(path, f"{ANALYSES_DIR}/{article_rel}", problems)
-    return parse_sidecar(doc, article_rel, problems) if doc else None
+    shown = f"{ANALYSES_DIR}/{article_rel}"
+
+    def parse(found: Problems) -> Sidecar | None:
+        doc = read_document(path, shown, found)
+        return parse_sidecar(doc, article_rel, found) if doc else None
+
+    return (records or no_cache()).get(path, shown, problems, parse)
 
 
 def sidecar_files(root: Path) -> list[str]:
     """Paths (relative to analyses/) of every sidecar present."""
-    base = root / ANALYSES_DIR
-    if not base.is_dir():
-        return []
-    return sorted(p.relative_to(base).as_posix() for p in base.rglob("*.md") if p.is_file())
+    return [rel for rel, _ in markdown_files(root / ANALYSES_DIR)]
 
 
 class _Dumper(yaml.SafeDumper):
