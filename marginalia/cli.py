@@ -50,7 +50,7 @@ def cmd_build(args: argparse.Namespace) -> int:
             return 2
         limit = int(limit_text)
 
-    report = build(args.root, drafts=args.drafts, base_url=args.base_url)
+    report = build(args.root, drafts=args.drafts, base_url=args.base_url, full=args.full)
     _print_problems([], report.warnings)
     pub = report.published
     size = pub.total_bytes
@@ -96,10 +96,13 @@ def cmd_new(args: argparse.Namespace) -> int:
 def cmd_init(args: argparse.Namespace) -> int:
     from .scaffold import init_site
 
-    init_site(args.directory)
+    written = init_site(args.directory)
+    for path in written:
+        print(f"  wrote {path}")
     print(
-        f"Created a Marginalia site in {args.directory}: edit config.yaml, then run "
-        f"'python -m marginalia build --root {args.directory}'"
+        f"Created a Marginalia site in {args.directory}. Next: edit config.yaml (title, base_url),\n"
+        f"check requirements.txt names the Marginalia to install, then 'python build.py' there.\n"
+        "To publish, push it to GitHub and follow README's 'Publishing on GitHub Pages'."
     )
     return 0
 
@@ -156,6 +159,9 @@ def make_parser() -> argparse.ArgumentParser:
     build.add_argument("--drafts", action="store_true", help="include draft: true articles")
     build.add_argument(
         "--base-url", help="serve under this absolute URL instead of config's base_url"
+    )
+    build.add_argument(
+        "--full", action="store_true", help="render every page, not only those whose inputs changed"
     )
     build.set_defaults(handler=cmd_build)
 
