@@ -6,24 +6,45 @@ import os
 import tempfile
 from pathlib import Path
 
+_made: set[str] = set()  # folders this process has made or seen: mkdir is slow on some disks
 
-def write_temp(path: Path, data: bytes) -> Path:
+
+def ensure_folder(folder: Path) -> None:
+    """mkdir -p, once per folder per process."""
+    key = str(folder)
+    if key not in _made:
+        folder.mkdir(parents=True, exist_ok=True)
+        _made.add(key)
+
+
+def forget_folders() -> None:
+    """At the start of a build: folders may have been removed since the last one."""
+    _made.clear()
+
+
+def write_temp(path: Path, data: bytes, *, mode: int | None = 0o644) -> Path:
     """Write data to a new hidden file beside path (renamed into place later)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    ensure_folder(path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except FileNotFoundError:  # the folder was removed since: make it again
+        _made.discard(str(path.parent))
+        ensure_folder(path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        os.chmod(tmp, 0o644)
+        if mode is not None:
+            os.chmod(tmp, mode)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return Path(tmp)
 
 
-def write_bytes(path: Path, data: bytes) -> None:
+def write_bytes(path: Path, data: bytes, *, mode: int | None = 0o644) -> None:
     """Write data to path atomically; a crash leaves the old file or the new, never half."""
-    tmp = write_temp(path, data)
+    tmp = write_temp(path, data, mode=mode)
     try:
         os.replace(tmp, path)
     except BaseException:

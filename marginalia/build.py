@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import feeds
+from . import atomic, feeds
 from .analysis.sidecar import ANALYSES_DIR, Sidecar, read_sidecar, sidecar_files
 from .archive import Site, assemble
 from .config import Settings, load_settings
@@ -91,7 +91,8 @@ def render_site(
     env = make_environment(
         root, settings, {"site": _site_globals(settings), "nav_pages": site.pages}
     )
-    shared = shared_key(site, [root / LAYOUTS_DIR, builtin_dir(LAYOUTS_DIR)])
+    # static/ too: templates link its files with a hash of their bytes (static_url)
+    shared = shared_key(site, [root / LAYOUTS_DIR, builtin_dir(LAYOUTS_DIR), root / STATIC_DIR])
     manifest = Manifest.load(cache_dir) if cache_dir is not None else Manifest({})
     record: dict[str, tuple[str, int]] = {}
     outputs = Outputs()
@@ -226,6 +227,7 @@ def build(
     `full` ignores the record of the last build and renders every page.
     """
     started = time.perf_counter()
+    atomic.forget_folders()
     site_dir = root / SITE_DIR
     cache_dir = root / CACHE_DIR
     if full:

@@ -123,5 +123,5 @@ class HtmlStore:
             return Markup(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             html = self._renderer(kind).render(text)
-            atomic.write_bytes(path, html.encode("utf-8"))
+            atomic.write_bytes(path, html.encode("utf-8"), mode=None)  # private cache
             return Markup(html)

@@ -145,7 +145,7 @@ def _place(site_dir: Path, rel: str, write: Callable[[Path], None]) -> None:
 
 def _move(staged: Path, target: Path) -> None:
     """A rename when staging and site/ share a file system, else an atomic copy."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic.ensure_folder(target.parent)
     try:
         os.replace(staged, target)
     except OSError as exc:

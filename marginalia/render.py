@@ -7,6 +7,8 @@ nothing is moved into site/ until every page has rendered (output.publish).
 
 from __future__ import annotations
 
+import gc
+import hashlib
 import multiprocessing
 import os
 from collections.abc import Sequence
@@ -53,8 +55,9 @@ def _render_one(
             return Rendered(rel, len(html))
     except OSError:  # not there, or a folder (or a file standing where a folder must be)
         pass
-    staged = staging / rel
-    staged.parent.mkdir(parents=True, exist_ok=True)
+    staged = (
+        staging / hashlib.blake2b(rel.encode(), digest_size=16).hexdigest()
+    )  # flat: no folders to make
     staged.write_bytes(html)
     return Rendered(rel, len(html), staged=staged)
 
@@ -101,9 +104,11 @@ def render_pages(
         chunk = max(8, len(jobs) // (workers * 16))
         ranges = [(start, min(start + chunk, len(jobs))) for start in range(0, len(jobs), chunk)]
         results: list[Rendered] = []
+        gc.freeze()  # the garbage collector would touch, and so copy, every inherited object
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             for part in pool.imap(_render_range, ranges):
                 results.extend(part)
         return results
     finally:
+        gc.unfreeze()
         _WORK = None
