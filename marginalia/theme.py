@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime
 from pathlib import Path
@@ -25,14 +26,53 @@ class Urls:
     def __init__(self, settings: Settings) -> None:
         self.prefix = settings.base_path.rstrip("/")
         self.origin = settings.base_url[: len(settings.base_url) - len(settings.base_path)]
+        self.hrefs: dict[str, str] = {}  # a page links the same paths many pages link
 
     def url(self, path: str) -> str:
-        if not path.startswith("/"):
-            raise ValueError(f"url() takes a site path starting with '/', not {path!r}")
-        return quote(self.prefix + path, safe="/#")
+        href = self.hrefs.get(path)
+        if href is None:
+            if not path.startswith("/"):
+                raise ValueError(f"url() takes a site path starting with '/', not {path!r}")
+            href = self.hrefs[path] = quote(self.prefix + path, safe="/#")
+        return href
 
     def abs_url(self, path: str) -> str:
         return self.origin + self.url(path)
+
+
+class StaticUrls:
+    """static_url('/static/style.css') -> url() + '?v=<hash of the file's bytes>'.
+
+    The query string changes whenever the file does, so browsers and CDNs may keep the
+    file as long as they like. The file is looked up where the build copies it from: the
+    site's static/ (copied to the site root), or for /static/...: the site's
+    layouts/static/, then the built-in theme's.
+    """
+
+    def __init__(self, root: Path, urls: Urls) -> None:
+        self.root = root
+        self.urls = urls
+        self.versions: dict[str, str] = {}
+
+    def sources(self, path: str) -> list[Path]:
+        rel = path.lstrip("/")
+        found = [self.root / "static" / rel]
+        if rel.startswith("static/"):
+            rest = rel.removeprefix("static/")
+            found += [self.root / LAYOUTS_DIR / "static" / rest]
+            found += [builtin_dir(LAYOUTS_DIR) / "static" / rest]
+        return found
+
+    def static_url(self, path: str) -> str:
+        href = self.urls.url(path)
+        if path not in self.versions:
+            source = next((p for p in self.sources(path) if p.is_file()), None)
+            if source is None:
+                raise jinja2.TemplateRuntimeError(
+                    f"static_url({path!r}): no such file in static/ or layouts/static/"
+                )
+            self.versions[path] = hashlib.sha256(source.read_bytes()).hexdigest()[:12]
+        return f"{href}?v={self.versions[path]}"
 
 
 def isodate(moment: datetime) -> str:
@@ -75,7 +115,8 @@ def make_environment(
         auto_reload=False,
     )
     urls = Urls(settings)
-    env.globals.update(url=urls.url, abs_url=urls.abs_url, **globals_)
+    static = StaticUrls(root, urls)
+    env.globals.update(url=urls.url, abs_url=urls.abs_url, static_url=static.static_url, **globals_)
     env.filters.update(
         isodate=isodate, human_date=human_date, human_datetime=human_datetime, jsonld=jsonld
     )
