@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import atomic, feeds
-from .analysis.sidecar import ANALYSES_DIR, Sidecar, read_sidecar, sidecar_files
+from .analysis.sidecar import ANALYSES_DIR, sidecar_files, sidecar_item
 from .archive import Site, assemble
 from .config import Settings, load_settings
 from .content import CONTENT_DIR, load_content
@@ -52,12 +52,9 @@ def load_site(
     records = records or no_cache()
     content = load_content(root, settings.zone, problems, drafts=drafts, records=records)
     present = set(sidecar_files(root))
-    sidecars: dict[str, Sidecar] = {}
-    for article in content.articles:
-        if article.path in present:
-            sidecar = read_sidecar(root, article.path, problems, records)
-            if sidecar is not None:
-                sidecars[article.path] = sidecar
+    analysed = [article.path for article in content.articles if article.path in present]
+    found = records.get_many([sidecar_item(root, rel) for rel in analysed], problems)
+    sidecars = {rel: sidecar for rel, sidecar in zip(analysed, found, strict=True) if sidecar}
     for rel in sorted(present - content.article_files):
         problems.warn(
             f"{ANALYSES_DIR}/{rel}",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -387,22 +388,22 @@ def load_content(
 ) -> Content:
     """Every article and page under root/content, drafts only when asked for."""
     records = records or no_cache()
-    articles: list[Article] = []
-    pages: list[Page] = []
-    article_files: set[str] = set()
-    for rel, path in content_files(root):
-        shown = f"{CONTENT_DIR}/{rel}"
-        is_page = rel.startswith(PAGES_DIR + "/")
-        parse_one = parse_page if is_page else parse_article
-        if not is_page:
-            article_files.add(rel)
+    files = content_files(root)
 
-        def parse(found: Problems, rel=rel, path=path, shown=shown, parse_one=parse_one):
-            doc = read_document(path, shown, found)
+    def parser(rel: str, path: Path) -> Callable[[Problems], Article | Page | None]:
+        parse_one = parse_page if rel.startswith(PAGES_DIR + "/") else parse_article
+
+        def parse(found: Problems) -> Article | Page | None:
+            doc = read_document(path, f"{CONTENT_DIR}/{rel}", found)
             return parse_one(doc, rel, zone, found) if doc is not None else None
 
-        item = records.get(path, shown, problems, parse)
-        if item is None or (item.draft and not drafts):
-            continue
-        (pages if is_page else articles).append(item)
+        return parse
+
+    items = [(f"{CONTENT_DIR}/{rel}", path, parser(rel, path)) for rel, path in files]
+    articles: list[Article] = []
+    pages: list[Page] = []
+    for item in records.get_many(items, problems):
+        if item is not None and (drafts or not item.draft):
+            (pages if isinstance(item, Page) else articles).append(item)
+    article_files = {rel for rel, _ in files if not rel.startswith(PAGES_DIR + "/")}
     return Content(articles, pages, article_files)

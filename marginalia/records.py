@@ -15,9 +15,20 @@ from typing import TypeVar
 
 from . import __version__, atomic
 from .errors import Problem, Problems
+from .workers import map_ranges
 
 RECORDS = "records.pickle"
+PARSE_PARALLEL_FROM = 500  # fewer files than this parse faster than a pool starts
 T = TypeVar("T")
+Parse = Callable[[Problems], T | None]
+
+
+def _stat(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
 
 
 class RecordCache:
@@ -41,28 +52,53 @@ class RecordCache:
             ):
                 pass
 
-    def get(
-        self, path: Path, key: str, problems: Problems, parse: Callable[[Problems], T | None]
-    ) -> T | None:
+    def get(self, path: Path, key: str, problems: Problems, parse: Parse[T]) -> T | None:
         """The record of the file at path: from the cache if unchanged, else parse(problems)."""
-        if self.path is None:
-            return parse(problems)
-        try:
-            stat = os.stat(path)  # before reading: a later change shows as a new mtime
-        except OSError:
-            return parse(problems)
-        seen = self.old.get(key)
-        if seen is not None and seen[0] == stat.st_mtime_ns and seen[1] == stat.st_size:
-            self.new[key] = seen
-            problems.warnings.extend(seen[3])
-            return pickle.loads(seen[2])
-        found = Problems()
-        record = parse(found)
-        problems.extend(found)
-        if record is not None and not found.errors:
-            blob = pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
-            self.new[key] = (stat.st_mtime_ns, stat.st_size, blob, found.warnings)
-        return record
+        return self.get_many([(key, path, parse)], problems)[0]
+
+    def get_many(
+        self, items: list[tuple[str, Path, Parse[T]]], problems: Problems
+    ) -> list[T | None]:
+        """Records of many files: unchanged ones from the cache, the rest parsed, in forked
+        workers when there are many (a cold build of a large archive)."""
+        results: list[T | None] = [None] * len(items)
+        misses: list[int] = []
+        for index, (key, path, _) in enumerate(items):
+            seen = self.old.get(key)
+            if seen is not None and seen[:2] == _stat(path):
+                self.new[key] = seen
+                problems.warnings.extend(seen[3])
+                results[index] = pickle.loads(seen[2])
+            else:
+                misses.append(index)
+
+        def parse_range(
+            start: int, stop: int
+        ) -> list[tuple[tuple[int, int] | None, bytes | None, Problems]]:
+            parsed = []
+            for index in misses[start:stop]:
+                _, path, parse = items[index]
+                stat = _stat(path)  # before reading: a later change shows as a new mtime
+                found = Problems()
+                record = parse(found)
+                kept = record is not None and not found.errors
+                parsed.append(
+                    (
+                        stat,
+                        pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL) if kept else None,
+                        found,
+                    )
+                )
+            return parsed
+
+        outcomes = map_ranges(parse_range, len(misses), minimum=PARSE_PARALLEL_FROM)
+        for index, (stat, blob, found) in zip(misses, outcomes, strict=True):
+            problems.extend(found)
+            if blob is not None:
+                results[index] = pickle.loads(blob)
+                if stat is not None and self.path is not None:
+                    self.new[items[index][0]] = (*stat, blob, found.warnings)
+        return results
 
     def save(self) -> None:
         if self.path is not None and self.new != self.old:

@@ -7,10 +7,7 @@ nothing is moved into site/ until every page has rendered (output.publish).
 
 from __future__ import annotations
 
-import gc
 import hashlib
-import multiprocessing
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +18,7 @@ from .errors import Problem
 from .output import output_path
 from .pages import PageJob
 from .theme import template_problem
+from .workers import map_ranges
 
 PARALLEL_FROM = 200  # fewer pages than this render faster than a pool starts
 
@@ -33,10 +31,6 @@ class Rendered:
     size: int = 0
     staged: Path | None = None
     problem: Problem | None = None
-
-
-# What forked workers inherit: (site root, environment, jobs, site/, staging folder).
-_WORK: tuple[Path, jinja2.Environment, Sequence[PageJob], Path | None, Path | None] | None = None
 
 
 def _render_one(
@@ -62,25 +56,6 @@ def _render_one(
     return Rendered(rel, len(html), staged=staged)
 
 
-def _render_range(bounds: tuple[int, int]) -> list[Rendered]:
-    assert _WORK is not None
-    root, env, jobs, site_dir, staging = _WORK
-    results = []
-    for job in jobs[bounds[0] : bounds[1]]:
-        result = _render_one(root, env, job, site_dir, staging)
-        results.append(result)
-        if result.problem is not None:  # one template error is enough to stop
-            break
-    return results
-
-
-def worker_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def render_pages(
     root: Path,
     env: jinja2.Environment,
@@ -89,26 +64,18 @@ def render_pages(
     staging: Path | None,
 ) -> list[Rendered]:
     """Render every job; in forked workers when there are enough pages and cores."""
-    global _WORK
     try:
         for name in sorted({job.template for job in jobs}):
             env.get_template(name)  # compiled once here: workers inherit them
     except jinja2.TemplateError as exc:
         return [Rendered("", problem=template_problem(root, exc).errors[0])]
-    workers = worker_count()
-    _WORK = (root, env, jobs, site_dir, staging)
-    try:
-        fork = "fork" in multiprocessing.get_all_start_methods()
-        if workers < 2 or len(jobs) < PARALLEL_FROM or not fork:
-            return _render_range((0, len(jobs)))
-        chunk = max(8, len(jobs) // (workers * 16))
-        ranges = [(start, min(start + chunk, len(jobs))) for start in range(0, len(jobs), chunk)]
-        results: list[Rendered] = []
-        gc.freeze()  # the garbage collector would touch, and so copy, every inherited object
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for part in pool.imap(_render_range, ranges):
-                results.extend(part)
+
+    def render_range(start: int, stop: int) -> list[Rendered]:
+        results = []
+        for job in jobs[start:stop]:
+            results.append(_render_one(root, env, job, site_dir, staging))
+            if results[-1].problem is not None:  # one template error is enough to stop
+                break
         return results
-    finally:
-        gc.unfreeze()
-        _WORK = None
+
+    return map_ranges(render_range, len(jobs), minimum=PARALLEL_FROM)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -101,20 +102,28 @@ def parse_sidecar(doc: frontmatter.Document, rel: str, problems: Problems) -> Si
     )
 
 
-def read_sidecar(
-    root: Path, article_rel: str, problems: Problems, records: RecordCache | None = None
-) -> Sidecar | None:
-    """The sidecar of an article, None if there is none (or it is broken: see problems)."""
+def sidecar_item(
+    root: Path, article_rel: str
+) -> tuple[str, Path, Callable[[Problems], Sidecar | None]]:
+    """(cache key, file, parser) of an article's sidecar, for RecordCache."""
     path = sidecar_path(root, article_rel)
-    if not path.is_file():
-        return None
     shown = f"{ANALYSES_DIR}/{article_rel}"
 
     def parse(found: Problems) -> Sidecar | None:
         doc = read_document(path, shown, found)
         return parse_sidecar(doc, article_rel, found) if doc else None
 
-    return (records or no_cache()).get(path, shown, problems, parse)
+    return shown, path, parse
+
+
+def read_sidecar(
+    root: Path, article_rel: str, problems: Problems, records: RecordCache | None = None
+) -> Sidecar | None:
+    """The sidecar of an article, None if there is none (or it is broken: see problems)."""
+    key, path, parse = sidecar_item(root, article_rel)
+    if not path.is_file():
+        return None
+    return (records or no_cache()).get(path, key, problems, parse)
 
 
 def sidecar_files(root: Path) -> list[str]:
