@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -194,15 +195,17 @@ def load_and_render(
     base_url: str | None = None,
     site_dir: Path | None = None,
     cache_dir: Path | None = None,
+    record_cache: Callable[[Path | None, str], RecordCache] = RecordCache,
 ) -> tuple[Site, Outputs, dict[str, tuple[str, int]], Problems]:
     """Everything but publishing; raise InputError with every problem found.
 
     Rendering goes on after loading found problems (without the files that failed), so
-    that URL clashes and template errors are reported in the same run.
+    that URL clashes and template errors are reported in the same run. `record_cache`
+    makes the RecordCache from (cache_dir, salt): serve passes one it keeps in memory.
     """
     problems = Problems()
     settings = load_settings(root, base_url)  # without settings nothing else can be read
-    records = RecordCache(cache_dir, settings.timezone)
+    records = record_cache(cache_dir, settings.timezone)
     site = load_site(root, settings, problems, drafts=drafts, records=records)
     outputs, record = Outputs(), {}
     try:
@@ -217,11 +220,17 @@ def load_and_render(
 
 
 def build(
-    root: Path, *, drafts: bool = False, base_url: str | None = None, full: bool = False
+    root: Path,
+    *,
+    drafts: bool = False,
+    base_url: str | None = None,
+    full: bool = False,
+    record_cache: Callable[[Path | None, str], RecordCache] = RecordCache,
 ) -> BuildReport:
     """Validate everything, render what changed, then publish to root/site/.
 
-    `full` ignores the record of the last build and renders every page.
+    `full` ignores the record of the last build and renders every page; `record_cache`
+    as in load_and_render.
     """
     started = time.perf_counter()
     atomic.forget_folders()
@@ -230,7 +239,12 @@ def build(
     if full:
         (cache_dir / MANIFEST).unlink(missing_ok=True)
     _, outputs, record, problems = load_and_render(
-        root, drafts=drafts, base_url=base_url, site_dir=site_dir, cache_dir=cache_dir
+        root,
+        drafts=drafts,
+        base_url=base_url,
+        site_dir=site_dir,
+        cache_dir=cache_dir,
+        record_cache=record_cache,
     )
     try:
         report = publish(site_dir, outputs)

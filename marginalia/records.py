@@ -11,7 +11,7 @@ import os
 import pickle
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from . import __version__, atomic
 from .errors import Problem, Problems
@@ -68,7 +68,7 @@ class RecordCache:
             if seen is not None and seen[:2] == _stat(path):
                 self.new[key] = seen
                 problems.warnings.extend(seen[3])
-                results[index] = pickle.loads(seen[2])
+                results[index] = self.load(seen[2])
             else:
                 misses.append(index)
 
@@ -95,10 +95,15 @@ class RecordCache:
         for index, (stat, blob, found) in zip(misses, outcomes, strict=True):
             problems.extend(found)
             if blob is not None:
-                results[index] = pickle.loads(blob)
+                results[index] = self.load(blob)
                 if stat is not None and self.path is not None:
                     self.new[items[index][0]] = (*stat, blob, found.warnings)
         return results
+
+    def load(self, blob: bytes) -> Any:
+        """A record from its stored bytes, as parsed: a long-lived cache (serve's) may
+        keep it unpickled and hand out copies."""
+        return pickle.loads(blob)
 
     def save(self) -> None:
         if self.path is not None and self.new != self.old:
