@@ -6,6 +6,7 @@ templates, standalone pages, Marginalia's version). The keys of the last success
 build are kept in .cache/; a page whose key is unchanged and whose file is still in
 site/ is not rendered again. What a template reaches beyond its declared context (such as
 `term.articles` from an article page) is not recorded: `build --full` renders everything.
+Keys are only compared with keys: a key may change when nothing a reader sees does.
 """
 
 from __future__ import annotations

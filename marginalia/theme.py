@@ -75,6 +75,24 @@ class StaticUrls:
         return f"{href}?v={self.versions[path]}"
 
 
+class ArticleItems:
+    """article_item(article): an article's entry in a list, the same on every list page it
+    appears on (the index, its tags, outlet, authors, year, month), so rendered once."""
+
+    TEMPLATE = "partials/article-item.html"
+
+    def __init__(self, env: jinja2.Environment) -> None:
+        self.env = env
+        self.rendered: dict[int, Markup] = {}  # by id(): articles live as long as the build
+
+    def render(self, article: Any) -> Markup:
+        key = id(article)
+        if key not in self.rendered:
+            html = self.env.get_template(self.TEMPLATE).render(article=article)
+            self.rendered[key] = Markup(html)
+        return self.rendered[key]
+
+
 def isodate(moment: datetime) -> str:
     return moment.isoformat()
 
@@ -116,7 +134,13 @@ def make_environment(
     )
     urls = Urls(settings)
     static = StaticUrls(root, urls)
-    env.globals.update(url=urls.url, abs_url=urls.abs_url, static_url=static.static_url, **globals_)
+    env.globals.update(
+        url=urls.url,
+        abs_url=urls.abs_url,
+        static_url=static.static_url,
+        article_item=ArticleItems(env).render,
+        **globals_,
+    )
     env.filters.update(
         isodate=isodate, human_date=human_date, human_datetime=human_datetime, jsonld=jsonld
     )

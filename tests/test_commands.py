@@ -1,4 +1,4 @@
-"""The small commands: new, init, check, the console script, and serve's placeholder."""
+"""The small commands: new, init, check, and the console script."""
 
 from __future__ import annotations
 
@@ -97,12 +97,6 @@ def test_check_reports_every_problem_and_writes_nothing(site, run) -> None:
     assert "layouts/list.html:1:" in result.err
     assert "Traceback" not in result.err
     assert not (root / "site").exists()
-
-
-def test_serve_is_not_there_yet(site, run) -> None:
-    result = run("serve", "--root", site())
-    assert result.status == 2
-    assert "not available yet" in result.err
 
 
 @pytest.mark.skipif(shutil.which("marginalia") is None, reason="the package is not installed")
