@@ -128,15 +128,23 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 1 if report.failures else 0
 
 
-def cmd_not_yet(args: argparse.Namespace) -> int:
-    print(f"marginalia {args.command}: not available yet in this version", file=sys.stderr)
-    return 2
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .serve import ServeOptions, serve
+
+    return serve(args.root, ServeOptions(host=args.host, port=args.port, drafts=args.drafts))
 
 
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError("must be 0 to 65535")
     return value
 
 
@@ -206,10 +214,18 @@ def make_parser() -> argparse.ArgumentParser:
     analyze.set_defaults(handler=cmd_analyze)
 
     serve = commands.add_parser(
-        "serve", parents=[common], help="serve the site and rebuild on change"
+        "serve",
+        parents=[common],
+        help="build, serve the site, rebuild on change and reload the browser",
     )
-    serve.add_argument("rest", nargs=argparse.REMAINDER)
-    serve.set_defaults(handler=cmd_not_yet)
+    serve.add_argument(
+        "--port", type=_port, default=8000, help="port to listen on (default: 8000; 0: any free)"
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
+    )
+    serve.add_argument("--drafts", action="store_true", help="include draft: true articles")
+    serve.set_defaults(handler=cmd_serve)
     return parser
 
 
