@@ -567,14 +567,22 @@ class Watcher:
 
 class _Interrupt:
     """SIGINT/SIGTERM: stop at once when idle; during a build, after it (a second signal
-    stops at once). Forked build workers inherit this handler and so finish their part."""
+    stops at once). Forked build workers inherit this handler: in them Ctrl-C is left to
+    serve (a worker that died of it would hang its pool) and SIGTERM, which is how the
+    pool ends its workers, ends them as usual."""
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self.requested = False
         self.building = False
+        self.pid = os.getpid()
 
     def __call__(self, signum: int, frame: Any) -> None:
+        if os.getpid() != self.pid:  # in a forked build worker
+            if signum == signal.SIGTERM:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                os.kill(os.getpid(), signal.SIGTERM)
+            return
         if self.building and not self.requested:
             self.requested = True
             # os.write: print() from a signal handler can hit the buffer mid-write

@@ -504,6 +504,32 @@ def test_partial_rebuilds_equal_a_clean_build(tmp_path: Path) -> None:
     assert code in (0, 130), served.output()
 
 
+def test_builds_in_worker_processes_finish(tmp_path: Path) -> None:
+    """Enough pages that the build renders them in forked workers (render.PARALLEL_FROM):
+    workers inherit serve's signal handler, and the pool must still end them."""
+    root = tmp_path / "site-root"
+    write_files(
+        root,
+        {
+            "config.yaml": CONFIG,
+            **{
+                f"content/2024/05/many-{n}.md": article(title=f"Many {n}", tags=f"[tag-{n}]")
+                for n in range(120)
+            },
+        },
+    )
+    served = Served(root)  # the first build renders every page
+    try:
+        assert len(list((root / "site").rglob("*.html"))) >= 250
+        builds = served.status()["builds"]
+        write_files(root, {"layouts/article.html": LAYOUT_OVERRIDE})
+        assert served.wait_builds(builds + 1)["errors"] == []
+        assert "Overridden by the site." in served.request("/news/2024/06/many-7/").text
+    finally:
+        code = served.stop()
+    assert code in (0, 130), served.output()
+
+
 def test_ctrl_c_stops_cleanly_and_leaves_site_whole(tmp_path: Path) -> None:
     root = small_site(tmp_path / "site-root")
     served = Served(root)
