@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import tempfile
 from pathlib import Path
 
@@ -50,3 +51,16 @@ def write_bytes(path: Path, data: bytes, *, mode: int | None = 0o644) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def write_pickle(path: Path, value: object) -> None:
+    """A cache file, written whole or not at all."""
+    write_bytes(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), mode=None)
+
+
+def read_pickle(path: Path) -> object | None:
+    """A cache file's value; None if it is missing or cannot be read (as good as no cache)."""
+    try:
+        return pickle.loads(path.read_bytes())
+    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
+        return None

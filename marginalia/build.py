@@ -11,6 +11,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from . import atomic, feeds
@@ -75,9 +76,10 @@ def render_site(
 ) -> tuple[Outputs, dict[str, tuple[str, int]]]:
     """Every output file of design §4, and the dependency record of the rendered ones.
 
-    With site_dir, pages are staged beside their targets and those whose inputs did not
-    change since the last build (per cache_dir's record) are not rendered at all; without
-    it (check), every page is rendered and nothing is written.
+    With site_dir, pages whose inputs did not change since the last build (per cache_dir's
+    record) are not rendered at all, and the rest are staged in a folder under cache_dir
+    for publish to move into site/; without it (check), every page is rendered and nothing
+    is written.
     """
     settings = site.settings
     urls = Urls(settings)
@@ -90,7 +92,8 @@ def render_site(
         root, settings, {"site": _site_globals(settings), "nav_pages": site.pages}
     )
     # static/ too: templates link its files with a hash of their bytes (static_url)
-    shared = shared_key(site, [root / LAYOUTS_DIR, builtin_dir(LAYOUTS_DIR), root / STATIC_DIR])
+    templates = [root / LAYOUTS_DIR, builtin_dir(LAYOUTS_DIR)]
+    shared = shared_key(site, templates, [root / STATIC_DIR])
     manifest = Manifest.load(cache_dir) if cache_dir is not None else Manifest({})
     record: dict[str, tuple[str, int]] = {}
     outputs = Outputs()
@@ -183,7 +186,7 @@ def _in_sitemap(job: PageJob) -> bool:
     return job.url != "/404.html" and (pagination is None or pagination.number == 1)
 
 
-def _lastmod(job: PageJob):
+def _lastmod(job: PageJob) -> datetime | None:
     article = job.context.get("article")
     return (article.updated or article.date) if article is not None else None
 

@@ -12,7 +12,6 @@ Keys are only compared with keys: a key may change when nothing a reader sees do
 from __future__ import annotations
 
 import hashlib
-import pickle
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -62,20 +61,20 @@ def _digest(*parts: str) -> str:
     return hasher.hexdigest()
 
 
-def shared_key(site: Site, template_dirs: list[Path]) -> str:
-    """What every page depends on: version, settings, every template, standalone pages."""
-    templates = []
-    for base in template_dirs:
+def shared_key(site: Site, template_dirs: list[Path], asset_dirs: list[Path]) -> str:
+    """What every page depends on: version, settings, every template (by its bytes), every
+    static file (by size and modification time: images are large), standalone pages."""
+    files = []
+    for base in [*template_dirs, *asset_dirs]:
         for path in sorted(base.rglob("*")) if base.is_dir() else []:
             if path.is_file():
-                content = hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
-                templates.append(f"{path.relative_to(base)}:{content}")
-    return _digest(
-        __version__,
-        site.settings.model_dump_json(),
-        *templates,
-        fingerprint(site.pages),
-    )
+                if base in template_dirs:
+                    version = hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
+                else:
+                    stat = path.stat()
+                    version = f"{stat.st_size}:{stat.st_mtime_ns}"
+                files.append(f"{base.name}/{path.relative_to(base)}:{version}")
+    return _digest(__version__, site.settings.model_dump_json(), *files, fingerprint(site.pages))
 
 
 def page_key(shared: str, template: str, context: dict[str, Any]) -> str:
@@ -90,11 +89,7 @@ class Manifest:
 
     @classmethod
     def load(cls, cache_dir: Path) -> Manifest:
-        path = cache_dir / MANIFEST
-        try:
-            entries = pickle.loads(path.read_bytes())
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError):
-            entries = {}
+        entries = atomic.read_pickle(cache_dir / MANIFEST)
         return cls(entries if isinstance(entries, dict) else {})
 
     def unchanged(self, site_dir: Path, rel: str, key: str) -> bool:
@@ -110,5 +105,4 @@ class Manifest:
 
 def save_record(cache_dir: Path, entries: dict[str, tuple[str, int]]) -> None:
     """Keep this build's keys for the next one (only after it has published)."""
-    data = pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL)
-    atomic.write_bytes(cache_dir / MANIFEST, data)
+    atomic.write_pickle(cache_dir / MANIFEST, entries)

@@ -38,19 +38,14 @@ class RecordCache:
         self.old: dict[str, tuple[int, int, bytes, list[Problem]]] = {}
         self.new: dict[str, tuple[int, int, bytes, list[Problem]]] = {}
         if self.path is not None:
-            try:
-                salt_seen, entries = pickle.loads(self.path.read_bytes())
-                if salt_seen == self.salt and isinstance(entries, dict):
-                    self.old = entries
-            except (
-                OSError,
-                pickle.UnpicklingError,
-                EOFError,
-                ValueError,
-                TypeError,
-                AttributeError,
+            stored = atomic.read_pickle(self.path)
+            if (
+                isinstance(stored, tuple)
+                and len(stored) == 2
+                and stored[0] == self.salt
+                and isinstance(stored[1], dict)
             ):
-                pass
+                self.old = stored[1]
 
     def get(self, path: Path, key: str, problems: Problems, parse: Parse[T]) -> T | None:
         """The record of the file at path: from the cache if unchanged, else parse(problems)."""
@@ -107,8 +102,7 @@ class RecordCache:
 
     def save(self) -> None:
         if self.path is not None and self.new != self.old:
-            data = pickle.dumps((self.salt, self.new), protocol=pickle.HIGHEST_PROTOCOL)
-            atomic.write_bytes(self.path, data)
+            atomic.write_pickle(self.path, (self.salt, self.new))
 
 
 def no_cache() -> RecordCache:
