@@ -22,7 +22,7 @@ from .content import CONTENT_DIR, load_content
 from .depend import MANIFEST, Manifest, page_key, save_record, shared_key
 from .errors import InputError, Problems
 from .markdown import HtmlStore
-from .output import SITE_DIR, Outputs, PublishReport, output_path, publish
+from .output import SITE_DIR, Outputs, PublishReport, SiteFiles, output_path, publish
 from .pages import PageJob, article_pages, list_pages
 from .paths import builtin_dir
 from .records import RecordCache, no_cache
@@ -96,7 +96,7 @@ def render_site(
     shared = shared_key(site, templates, [root / STATIC_DIR])
     manifest = Manifest.load(cache_dir) if cache_dir is not None else Manifest({})
     record: dict[str, tuple[str, int]] = {}
-    outputs = Outputs()
+    outputs = Outputs(present=SiteFiles(site_dir) if site_dir is not None else None)
     jobs: list[PageJob] = [*article_pages(site, urls), *list_pages(site, urls)]
     todo: list[PageJob] = []
     keys: dict[str, str] = {}
@@ -104,7 +104,7 @@ def render_site(
     def unchanged(rel: str, key: str) -> bool:
         """Keep the output of the last build if it was made from the same inputs."""
         keys[rel] = key
-        if site_dir is None or not manifest.unchanged(site_dir, rel, key):
+        if outputs.present is None or not manifest.unchanged(outputs.present, rel, key):
             return False
         record[rel] = manifest.entries[rel]
         outputs.kept[rel] = record[rel][1]
@@ -114,7 +114,7 @@ def render_site(
         rel = output_path(job.url)
         if not outputs.claim(rel, job.source or f"the page {job.url}", problems):
             continue
-        if not unchanged(rel, page_key(shared, job.template, job.context)):
+        if not unchanged(rel, page_key(shared, job.template, job.inputs)):
             todo.append(job)
     if site_dir is not None and cache_dir is not None and todo:
         outputs.staging = _new_staging(cache_dir)
@@ -182,12 +182,12 @@ def _site_globals(settings: Settings) -> dict:
 
 def _in_sitemap(job: PageJob) -> bool:
     """Every page but 404.html and the continuation pages (/page/2/...) of a list."""
-    pagination = job.context.get("pagination")
+    pagination = job.inputs.get("pagination")
     return job.url != "/404.html" and (pagination is None or pagination.number == 1)
 
 
 def _lastmod(job: PageJob) -> datetime | None:
-    article = job.context.get("article")
+    article = job.inputs.get("article")
     return (article.updated or article.date) if article is not None else None
 
 

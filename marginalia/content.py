@@ -284,10 +284,11 @@ def file_digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def read_document(path: Path, shown: str, problems: Problems) -> frontmatter.Document | None:
+def read_document(path: str | Path, shown: str, problems: Problems) -> frontmatter.Document | None:
     """Read and split one file, or record why it cannot be."""
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            data = handle.read()
         return frontmatter.parse(frontmatter.decode(data), file_digest(data))
     except frontmatter.FrontMatterError as exc:
         problems.error(shown, exc.line, exc.message)
@@ -350,24 +351,32 @@ def parse_page(
     return page if len(problems.errors) == before else None
 
 
-def content_files(root: Path) -> list[tuple[str, Path]]:
-    """(path relative to content/, absolute path) of every Markdown file, sorted."""
+def content_files(root: Path) -> list[tuple[str, str]]:
+    """(path relative to content/, file path) of every Markdown file, sorted."""
     return markdown_files(root / CONTENT_DIR)
 
 
-def markdown_files(base: Path) -> list[tuple[str, Path]]:
-    """(path relative to base, absolute path) of every .md file below base, sorted; files
-    and folders whose names start with a dot are left out."""
-    found = []
-    for folder, dirs, files in os.walk(base):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        prefix = os.path.relpath(folder, base).replace(os.sep, "/")
-        prefix = "" if prefix == "." else prefix + "/"
-        found += [
-            (prefix + f, Path(folder, f))
-            for f in files
-            if f.endswith(".md") and not f.startswith(".")
-        ]
+def markdown_files(base: Path) -> list[tuple[str, str]]:
+    """(path relative to base, file path) of every .md file below base, sorted; files and
+    folders whose names start with a dot are left out. Plain strings: an archive has tens
+    of thousands of files, and every build lists them all."""
+    found: list[tuple[str, str]] = []
+
+    def walk(folder: str, prefix: str) -> None:
+        try:
+            entries = list(os.scandir(folder))
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
+                continue
+            if entry.is_dir():
+                walk(entry.path, prefix + name + "/")
+            elif name.endswith(".md"):
+                found.append((prefix + name, entry.path))
+
+    walk(str(base), "")
     return sorted(found)
 
 
@@ -390,7 +399,7 @@ def load_content(
     records = records or no_cache()
     files = content_files(root)
 
-    def parser(rel: str, path: Path) -> Callable[[Problems], Article | Page | None]:
+    def parser(rel: str, path: str) -> Callable[[Problems], Article | Page | None]:
         parse_one = parse_page if rel.startswith(PAGES_DIR + "/") else parse_article
 
         def parse(found: Problems) -> Article | Page | None:

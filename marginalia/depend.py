@@ -1,8 +1,8 @@
 """Dependency records: which pages a build may skip because nothing they show changed.
 
-A page's key is a hash of everything its template is given (each article by its
-fingerprint: file, analysis, URL and terms) and of what every page shares (settings,
-templates, standalone pages, Marginalia's version). The keys of the last successful
+A page's key is a hash of its inputs (what its template is given, or what that is made
+from: pages.PageJob; each article by its fingerprint: file, analysis, URL and terms) and
+of what every page shares (settings, templates, standalone pages, Marginalia's version). The keys of the last successful
 build are kept in .cache/; a page whose key is unchanged and whose file is still in
 site/ is not rendered again. What a template reaches beyond its declared context (such as
 `term.articles` from an article page) is not recorded: `build --full` renders everything.
@@ -12,45 +12,65 @@ Keys are only compared with keys: a key may change when nothing a reader sees do
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from . import __version__, atomic
 from .archive import AnalysisView, MonthArchive, Site, Term, YearArchive
 from .content import Article, Page
+from .output import SiteFiles
 from .pages import Pagination
 
 MANIFEST = "outputs.pickle"
 
 
+def _mapping(value: dict) -> str:
+    return "{" + ",".join([f"{k}={fingerprint(v)}" for k, v in sorted(value.items())]) + "}"
+
+
+def _sequence(value: list | tuple) -> str:
+    return "[" + ",".join([fingerprint(v) for v in value]) + "]"
+
+
+_FINGERPRINTS: dict[type, Callable[[Any], str]] = {
+    Article: lambda article: "A" + article.fingerprint,
+    Term: lambda term: "T" + term.token,
+    Page: lambda page: f"P{page.digest}:{page.url}:{page.language}",
+    AnalysisView: lambda view: f"V{view.sidecar.digest}:{view.is_stale}",
+    YearArchive: lambda year: f"Y{year.year}:{year.count}:" + fingerprint(year.months),
+    MonthArchive: lambda month: f"M{month.year}-{month.month}:{month.count}",
+    Pagination: lambda pages: f"G{pages.first_url}:{pages.number}:{pages.total}",
+    dict: _mapping,
+    list: _sequence,
+    tuple: _sequence,
+    date: date.isoformat,
+    datetime: datetime.isoformat,
+    str: repr,
+    int: repr,
+    float: repr,
+    bool: repr,
+    type(None): repr,
+}
+
+
 def fingerprint(value: Any) -> str:
     """A stable text of what a template can see of a value; unknown types are an error,
-    so that nothing new in a context can escape the record unnoticed."""
-    if isinstance(value, Article):
-        return "A" + value.fingerprint
-    if isinstance(value, Term):
-        return "T" + value.token
-    if isinstance(value, Page):
-        return f"P{value.digest}:{value.url}:{value.language}"
-    if isinstance(value, AnalysisView):
-        return f"V{value.sidecar.digest}:{value.is_stale}"
-    if isinstance(value, YearArchive):
-        return f"Y{value.year}:{value.count}:" + fingerprint(value.months)
-    if isinstance(value, MonthArchive):
-        return f"M{value.year}-{value.month}:{value.count}"
-    if isinstance(value, Pagination):
-        return f"G{value.first_url}:{value.number}:{value.total}"
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{k}={fingerprint(v)}" for k, v in sorted(value.items())) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ",".join(fingerprint(v) for v in value) + "]"
-    if isinstance(value, date):
-        return value.isoformat()
-    if value is None or isinstance(value, str | int | float | bool):
-        return repr(value)
-    raise TypeError(f"no fingerprint for a {type(value).__name__} in a template context")
+    so that nothing new in a context can escape the record unnoticed.
+
+    Looked up by exact type (a page key is thousands of these calls); a subclass of a
+    known type is fingerprinted as its nearest known base.
+    """
+    kind = type(value)
+    make = _FINGERPRINTS.get(kind)
+    if make is None:
+        base = next((base for base in kind.__mro__ if base in _FINGERPRINTS), None)
+        if base is None:
+            raise TypeError(f"no fingerprint for a {kind.__name__} in a template context")
+        make = _FINGERPRINTS[kind] = _FINGERPRINTS[base]
+    return make(value)
 
 
 def _digest(*parts: str) -> str:
@@ -77,8 +97,8 @@ def shared_key(site: Site, template_dirs: list[Path], asset_dirs: list[Path]) ->
     return _digest(__version__, site.settings.model_dump_json(), *files, fingerprint(site.pages))
 
 
-def page_key(shared: str, template: str, context: dict[str, Any]) -> str:
-    return _digest(shared, template, fingerprint(context))
+def page_key(shared: str, template: str, inputs: dict[str, Any]) -> str:
+    return _digest(shared, template, fingerprint(inputs))
 
 
 @dataclass
@@ -92,15 +112,10 @@ class Manifest:
         entries = atomic.read_pickle(cache_dir / MANIFEST)
         return cls(entries if isinstance(entries, dict) else {})
 
-    def unchanged(self, site_dir: Path, rel: str, key: str) -> bool:
+    def unchanged(self, present: SiteFiles, rel: str, key: str) -> bool:
         """The output was made from the same inputs and is still there, untouched in size."""
         recorded = self.entries.get(rel)
-        if recorded is None or recorded[0] != key:
-            return False
-        try:
-            return (site_dir / rel).stat().st_size == recorded[1]
-        except OSError:
-            return False
+        return recorded is not None and recorded[0] == key and present.size(rel) == recorded[1]
 
 
 def save_record(cache_dir: Path, entries: dict[str, tuple[str, int]]) -> None:

@@ -35,6 +35,39 @@ def is_contained(rel: str) -> bool:
     return normal == rel and not normal.startswith("../") and normal != ".."
 
 
+class SiteFiles:
+    """What site/ holds when a build starts, listed once: to keep pages that need no
+    rendering (their file must still be there) and to prune what no output claims."""
+
+    def __init__(self, site_dir: Path) -> None:
+        self.files: dict[str, os.DirEntry] = {}
+        self.empty_folders: list[str] = []  # relative paths
+        self._walk(str(site_dir), "")
+
+    def _walk(self, folder: str, prefix: str) -> None:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:  # no site/ yet, or a file where it should be
+            return
+        if not entries and prefix:
+            self.empty_folders.append(prefix.rstrip("/"))
+        for entry in entries:
+            if prefix == "" and entry.name in KEEP:
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                self._walk(entry.path, prefix + entry.name + "/")
+            else:
+                self.files[prefix + entry.name] = entry
+
+    def size(self, rel: str) -> int | None:
+        """The size of the file at rel, None if there is none."""
+        entry = self.files.get(rel)
+        try:
+            return entry.stat(follow_symlinks=False).st_size if entry is not None else None
+        except OSError:
+            return None
+
+
 @dataclass
 class Outputs:
     """Every output of a build by path relative to site/: in memory (bytes, or a file to
@@ -46,6 +79,7 @@ class Outputs:
     kept: dict[str, int] = field(default_factory=dict)  # rel -> size
     owners: dict[str, str] = field(default_factory=dict)
     staging: Path | None = None  # the folder `staged` files are in, outside site/
+    present: SiteFiles | None = None  # site/ as the build found it
 
     def claim(self, rel: str, owner: str, problems: Problems) -> bool:
         """Reserve rel for owner; False (with an error) if it escapes site/ or is taken."""
@@ -127,7 +161,8 @@ def publish(site_dir: Path, outputs: Outputs) -> PublishReport:
         written += 1
     unchanged += len(outputs.kept)
     total += sum(outputs.kept.values())
-    removed = _prune(site_dir, set(outputs.owners))
+    present = outputs.present if outputs.present is not None else SiteFiles(site_dir)
+    removed = _prune(site_dir, present, outputs.owners)
     return PublishReport(written, unchanged, removed, total)
 
 
@@ -166,19 +201,24 @@ def _remove_tree(path: Path) -> None:
     path.rmdir()
 
 
-def _prune(site_dir: Path, wanted: set[str]) -> int:
-    """Delete what no output claims (deleted articles, old pages); then empty folders."""
+def _prune(site_dir: Path, present: SiteFiles, wanted: dict[str, str]) -> int:
+    """Delete what no output claims (deleted articles, old pages); then the folders this
+    leaves empty, and those that were empty already."""
     removed = 0
-    top = str(site_dir)
-    for folder, _dirs, files in os.walk(top, topdown=False):
-        rel_dir = os.path.relpath(folder, top).replace(os.sep, "/")
-        if rel_dir.split("/")[0] in KEEP:
-            continue
-        prefix = "" if rel_dir == "." else rel_dir + "/"
-        for name in files:
-            if prefix + name not in wanted and not (prefix == "" and name in KEEP):
-                os.unlink(os.path.join(folder, name))
-                removed += 1
-        if folder != top and not os.listdir(folder):
-            os.rmdir(folder)
+    emptied = set(present.empty_folders)
+    for rel, entry in present.files.items():
+        if rel not in wanted:
+            try:
+                os.unlink(entry.path)
+            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                continue  # publish has put an output where it was (_place)
+            removed += 1
+            emptied.add(posixpath.dirname(rel))
+    for rel in sorted(emptied, key=lambda folder: -folder.count("/")):  # deepest first
+        while rel:
+            try:
+                os.rmdir(site_dir / rel)
+            except OSError:  # not empty (it holds outputs), or gone
+                break
+            rel = posixpath.dirname(rel)
     return removed

@@ -6,7 +6,7 @@ template is given (docs/template-context.md describes the same for users).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
@@ -92,12 +92,23 @@ class PageContext(_Common):
 
 @dataclass(frozen=True)
 class PageJob:
-    """One page to render: site path ('/2024/06/x/'), template, context, source file."""
+    """One page to render: site path ('/2024/06/x/'), template, inputs, source file.
+
+    `inputs` are what the page shows, besides what every page shares (settings,
+    templates): its dependency key is made from them. The template's context is `derive`
+    of them, made only when the page is rendered; without `derive`, the inputs are the
+    context. A derived value must be a function of the inputs and the settings alone.
+    """
 
     url: str
     template: str
-    context: dict[str, Any]
+    inputs: dict[str, Any]
     source: str
+    derive: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+
+    @property
+    def context(self) -> dict[str, Any]:
+        return self.derive(self.inputs) if self.derive is not None else self.inputs
 
 
 TERM_HEADINGS = {"tags": "Tags", "sources": "Sources", "authors": "Authors"}
@@ -150,18 +161,28 @@ def article_jsonld(site: Site, urls: Urls, article: Article) -> dict[str, Any]:
 
 
 def article_pages(site: Site, urls: Urls) -> Iterator[PageJob]:
-    for article in site.articles:
+    """An article page shows its article, analysis and neighbours; the rest of its context
+    (metadata, JSON-LD) is made from those and the settings when it is rendered."""
+
+    def derive(inputs: dict[str, Any]) -> dict[str, Any]:
+        article = inputs["article"]
         context: ArticleContext = {
-            "article": article,
-            "analysis": article.analysis,
-            "previous": site.older[id(article)],
-            "next": site.newer[id(article)],
+            **inputs,  # type: ignore[typeddict-item]
             "jsonld": article_jsonld(site, urls, article),
             "canonical": urls.abs_url(article.url),
             "page_title": article.title,
             "description": article.summary or site.settings.description,
         }
-        yield PageJob(article.url, "article.html", dict(context), f"content/{article.path}")
+        return dict(context)
+
+    for article in site.articles:
+        inputs = {
+            "article": article,
+            "analysis": article.analysis,
+            "previous": site.older[id(article)],
+            "next": site.newer[id(article)],
+        }
+        yield PageJob(article.url, "article.html", inputs, f"content/{article.path}", derive)
 
 
 def list_pages(site: Site, urls: Urls) -> Iterator[PageJob]:

@@ -23,7 +23,7 @@ T = TypeVar("T")
 Parse = Callable[[Problems], T | None]
 
 
-def _stat(path: Path) -> tuple[int, int] | None:
+def _stat(path: str | Path) -> tuple[int, int] | None:
     try:
         stat = os.stat(path)
     except OSError:
@@ -47,12 +47,12 @@ class RecordCache:
             ):
                 self.old = stored[1]
 
-    def get(self, path: Path, key: str, problems: Problems, parse: Parse[T]) -> T | None:
+    def get(self, path: str | Path, key: str, problems: Problems, parse: Parse[T]) -> T | None:
         """The record of the file at path: from the cache if unchanged, else parse(problems)."""
         return self.get_many([(key, path, parse)], problems)[0]
 
     def get_many(
-        self, items: list[tuple[str, Path, Parse[T]]], problems: Problems
+        self, items: list[tuple[str, str | Path, Parse[T]]], problems: Problems
     ) -> list[T | None]:
         """Records of many files: unchanged ones from the cache, the rest parsed, in forked
         workers when there are many (a cold build of a large archive)."""

@@ -19,7 +19,6 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 import gc
 import html
 import json
@@ -86,7 +85,10 @@ class MemoryRecords(RecordCache):
         kept = self.live.get(id(blob))
         if kept is None or kept[0] is not blob:
             kept = self.live[id(blob)] = (blob, pickle.loads(blob))
-        return copy.copy(kept[1])
+        record = kept[1]
+        fresh = object.__new__(type(record))  # copy.copy, without its generic protocol
+        fresh.__dict__.update(record.__dict__)
+        return fresh
 
     def begin(self) -> None:
         """Before a build: what the last one found (if it failed, merged with the one

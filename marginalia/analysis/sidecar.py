@@ -7,6 +7,7 @@ editor's place to review it: `locked: true` means a person owns it now.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -104,9 +105,9 @@ def parse_sidecar(doc: frontmatter.Document, rel: str, problems: Problems) -> Si
 
 def sidecar_item(
     root: Path, article_rel: str
-) -> tuple[str, Path, Callable[[Problems], Sidecar | None]]:
+) -> tuple[str, str, Callable[[Problems], Sidecar | None]]:
     """(cache key, file, parser) of an article's sidecar, for RecordCache."""
-    path = sidecar_path(root, article_rel)
+    path = os.path.join(root, ANALYSES_DIR, article_rel)  # not a Path: made for every sidecar
     shown = f"{ANALYSES_DIR}/{article_rel}"
 
     def parse(found: Problems) -> Sidecar | None:
@@ -121,7 +122,7 @@ def read_sidecar(
 ) -> Sidecar | None:
     """The sidecar of an article, None if there is none (or it is broken: see problems)."""
     key, path, parse = sidecar_item(root, article_rel)
-    if not path.is_file():
+    if not os.path.isfile(path):
         return None
     return (records or no_cache()).get(path, key, problems, parse)
 
