@@ -7,6 +7,7 @@ from this model to pages.
 from __future__ import annotations
 
 import calendar
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,7 @@ class Term:
     name: str
     slug: str
     articles: list[Article] = field(default_factory=list)
+    token: str = ""  # what a page shows of the term, for dependency records (when final)
 
     @property
     def url(self) -> str:
@@ -37,11 +39,6 @@ class Term:
     @property
     def count(self) -> int:
         return len(self.articles)
-
-    @property
-    def token(self) -> str:
-        """What a page shows of the term, for dependency records."""
-        return f"{self.kind}:{self.slug}:{self.name}:{self.count}"
 
 
 @dataclass(eq=False)
@@ -161,15 +158,12 @@ class _TermIndex:
     def sorted_terms(self) -> list[Term]:
         for term in self.by_slug.values():
             term.articles.reverse()  # collected oldest first; lists show newest first
+            term.token = f"T{term.kind}:{term.slug}:{term.name}:{term.count}"
         return sorted(self.by_slug.values(), key=lambda term: term.slug)
 
 
 def _unique(terms: Iterable[Term | None]) -> list[Term]:
-    seen: dict[int, Term] = {}
-    for term in terms:
-        if term is not None:
-            seen.setdefault(id(term), term)
-    return list(seen.values())
+    return list(dict.fromkeys(term for term in terms if term is not None))  # Terms hash by id
 
 
 def assemble(
@@ -222,10 +216,12 @@ def _fingerprint(article: Article) -> str:
     analysis = article.analysis
     shown = f"{analysis.sidecar.digest}:{analysis.is_stale}" if analysis else "-"
     terms = [*article.tags, *article.authors, article.source_term]
-    return "|".join(
+    text = "|".join(
         [article.digest, shown, article.url, str(article.language)]
         + [term.token for term in terms if term is not None]
     )
+    # a digest: a list page's key is made of twenty of these
+    return "A" + hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 def _date_archives(newest_first: list[Article]) -> list[YearArchive]:

@@ -80,7 +80,7 @@ class Article:
     tags: list[Any] = field(default_factory=list)
     source_term: Any = None
     analysis: Any = None
-    fingerprint: str = ""  # everything a template can see of it (archive.assemble)
+    fingerprint: str = ""  # a digest of all a template can see of it (archive.assemble)
     html_store: Any = None  # markdown.HtmlStore: the body is rendered when a page asks
 
     @property

@@ -15,6 +15,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -28,16 +29,18 @@ MANIFEST = "outputs.pickle"
 
 
 def _mapping(value: dict) -> str:
-    return "{" + ",".join([f"{k}={fingerprint(v)}" for k, v in sorted(value.items())]) + "}"
+    return "{" + ",".join([f"{k}={_one(v)}" for k, v in sorted(value.items())]) + "}"
 
 
 def _sequence(value: list | tuple) -> str:
-    return "[" + ",".join([fingerprint(v) for v in value]) + "]"
+    return "[" + ",".join([_one(v) for v in value]) + "]"
 
 
 _FINGERPRINTS: dict[type, Callable[[Any], str]] = {
-    Article: lambda article: "A" + article.fingerprint,
-    Term: lambda term: "T" + term.token,
+    # Articles and terms carry theirs, made when the site is assembled: C-level getters,
+    # as a list page's key takes twenty of them.
+    Article: attrgetter("fingerprint"),
+    Term: attrgetter("token"),
     Page: lambda page: f"P{page.digest}:{page.url}:{page.language}",
     AnalysisView: lambda view: f"V{view.sidecar.digest}:{view.is_stale}",
     YearArchive: lambda year: f"Y{year.year}:{year.count}:" + fingerprint(year.months),
@@ -54,6 +57,10 @@ _FINGERPRINTS: dict[type, Callable[[Any], str]] = {
     bool: repr,
     type(None): repr,
 }
+
+
+def _one(value: Any) -> str:
+    return (_FINGERPRINTS.get(type(value)) or fingerprint)(value)
 
 
 def fingerprint(value: Any) -> str:
