@@ -100,6 +100,14 @@ class Outputs:
         if self.claim(rel, owner, problems):
             self.files[rel] = data
 
+    def sizes(self) -> dict[str, int]:
+        """The size of every output, by its path in site/."""
+        sizes = {rel: size for rel, (_, size) in self.staged.items()}
+        sizes.update(self.kept)
+        for rel, data in self.files.items():
+            sizes[rel] = data.stat().st_size if isinstance(data, Path) else len(data)
+        return sizes
+
     def discard(self) -> None:
         """Remove the staging folder (after publishing, or when the build failed)."""
         if self.staging is not None:

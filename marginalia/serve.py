@@ -631,7 +631,6 @@ def serve(root: Path, options: ServeOptions, out: TextIO = sys.stdout) -> int:
         started = time.perf_counter()
         interrupt.building = True
         state.set_building(True)
-        gc.disable()  # see _tidy_memory
         try:
             prefix = load_settings(root).base_path
             report = build(root, drafts=options.drafts, record_cache=records)
@@ -659,7 +658,6 @@ def serve(root: Path, options: ServeOptions, out: TextIO = sys.stdout) -> int:
                 flush=True,
             )
         finally:
-            gc.enable()
             interrupt.building = False
             state.set_building(False)
 
@@ -699,7 +697,7 @@ def serve(root: Path, options: ServeOptions, out: TextIO = sys.stdout) -> int:
 def _tidy_memory(watcher: Watcher) -> None:
     """The garbage collector, when idle. serve keeps a large archive's records in memory,
     and every collection during a build would walk them all (at 10,000 articles, about a
-    third of a rebuild): builds run with automatic collection off, and after one, once the
+    third of a rebuild): builds run with automatic collection off (build.build), and after one, once the
     browsers have had their event and no change is waiting, one full collection runs and
     what survives it is frozen out of later collections' way."""
     if watcher.changed.wait(0.2):

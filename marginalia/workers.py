@@ -40,7 +40,9 @@ def map_ranges(task: Callable[[int, int], list[Any]], count: int, *, minimum: in
     gc.freeze()  # the garbage collector would touch, and so copy, every inherited object
     try:
         results: list[Any] = []
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        # a build pauses the collector (build._collector_paused); a worker renders
+        # thousands of pages and collects as it goes
+        with multiprocessing.get_context("fork").Pool(workers, initializer=gc.enable) as pool:
             for part in pool.imap(_run, ranges):
                 results.extend(part)
         return results
