@@ -9,7 +9,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -186,10 +186,7 @@ def assemble(
         article.source_term = indexes["sources"].add(outlet, article, problems) if outlet else None
         if article.language is None:
             article.language = settings.language
-        sidecar = sidecars.get(article.path)
-        if sidecar is not None:
-            stale = sidecar.article_sha256 is not None and sidecar.article_sha256 != article.sha256
-            article.analysis = AnalysisView(sidecar, is_stale=stale)
+        article.analysis = _analysis_view(article, sidecars.get(article.path))
     for page in pages:
         page.url = f"/{page.slug}/"
         if page.language is None:
@@ -209,6 +206,58 @@ def assemble(
         older=older,
         newer=newer,
     )
+
+
+def _is_stale(article: Article, sidecar: Sidecar) -> bool:
+    """Written for another version of the article's text (a prompt change is not shown)."""
+    return sidecar.article_sha256 is not None and sidecar.article_sha256 != article.sha256
+
+
+def _analysis_view(article: Article, sidecar: Sidecar | None) -> AnalysisView | None:
+    return None if sidecar is None else AnalysisView(sidecar, _is_stale(article, sidecar))
+
+
+# What decides where an article stands (its URL, terms, place in lists and archives) or
+# what the sitemap shows of it: a change to one of these means assembling the site again.
+PLACING_FIELDS = (
+    "path",
+    "date",
+    "updated",
+    "slug",
+    "tag_names",
+    "author_names",
+    "source",
+    "source_name",
+    "draft",
+    "language",
+)
+# The fields parse_article sets (the others, with defaults, are filled by assemble).
+_PARSED_FIELDS = tuple(
+    f.name for f in fields(Article) if f.default is MISSING and f.default_factory is MISSING
+)
+
+
+def refresh(site: Site, article: Article, record: Article, sidecar: Sidecar | None) -> bool:
+    """Give an assembled article what a new parse of its file found, and its sidecar, as
+    assembling the site again would, provided nothing of where it stands changed
+    (PLACING_FIELDS) and it has an analysis if and only if it had one. False, changing
+    nothing, otherwise. The article and its AnalysisView stay the same objects (pages
+    hold them)."""
+    language = record.language or site.settings.language
+    for name in PLACING_FIELDS:
+        value = language if name == "language" else getattr(record, name)
+        if value != getattr(article, name):
+            return False
+    view = article.analysis
+    if (view is None) != (sidecar is None):
+        return False
+    for name in _PARSED_FIELDS:
+        if name != "language":
+            setattr(article, name, getattr(record, name))
+    if view is not None and sidecar is not None:
+        view.sidecar, view.is_stale = sidecar, _is_stale(article, sidecar)
+    article.fingerprint = _fingerprint(article)
+    return True
 
 
 def _fingerprint(article: Article) -> str:

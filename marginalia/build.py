@@ -12,15 +12,17 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import jinja2
+
 from . import atomic, feeds, stamp
-from .analysis.sidecar import ANALYSES_DIR, sidecar_files, sidecar_item
+from .analysis.sidecar import ANALYSES_DIR, Sidecar, sidecar_files, sidecar_item
 from .archive import Site, assemble
 from .config import Settings, load_settings
-from .content import CONTENT_DIR, load_content
+from .content import CONTENT_DIR, Content, load_content
 from .depend import MANIFEST, Manifest, page_key, save_record, shared_key
 from .errors import InputError, Problems
 from .markdown import HtmlStore
@@ -43,17 +45,18 @@ class BuildReport:
     seconds: float
     warnings: list
     up_to_date: bool = False  # nothing had changed: nothing was read or rendered
+    rendering: Rendering | None = None  # what the pages were made from (none if up to date)
 
 
-def load_site(
+def read_sources(
     root: Path,
     settings: Settings,
     problems: Problems,
     *,
     drafts: bool,
     records: RecordCache | None = None,
-) -> Site:
-    """Read content and sidecars and assemble the site model (no rendering, no writes)."""
+) -> tuple[Content, dict[str, Sidecar]]:
+    """Every article and page, and the sidecars of the articles that have one."""
     records = records or no_cache()
     content = load_content(root, settings.zone, problems, drafts=drafts, records=records)
     present = set(sidecar_files(root))
@@ -66,7 +69,45 @@ def load_site(
             None,
             f"no article {CONTENT_DIR}/{rel}: this analysis is not shown",
         )
+    return content, sidecars
+
+
+def load_site(
+    root: Path,
+    settings: Settings,
+    problems: Problems,
+    *,
+    drafts: bool,
+    records: RecordCache | None = None,
+) -> Site:
+    """Read content and sidecars and assemble the site model (no rendering, no writes)."""
+    content, sidecars = read_sources(root, settings, problems, drafts=drafts, records=records)
     return assemble(settings, content.articles, content.pages, sidecars, problems)
+
+
+@dataclass
+class Rendering:
+    """What the pages of a build were made from: serve keeps it to apply the next small
+    edit to the same site (live.py)."""
+
+    site: Site
+    env: jinja2.Environment
+    urls: Urls
+    shared: str  # the key of what every page shares
+    jobs: list[PageJob]
+    feeds: list[feeds.Feed]
+    record: dict[str, tuple[str, int]]  # path in site/ -> (key, size) of each keyed output
+    sizes: dict[str, int] = field(default_factory=dict)  # every output, once published
+
+
+def feed_key(shared: str, feed: feeds.Feed) -> str:
+    return page_key(shared, "atom", {"title": feed.title, "entries": feed.entries})
+
+
+def shared_key_of(root: Path, site: Site) -> str:
+    # static/ too: templates link its files with a hash of their bytes (static_url)
+    templates = [root / LAYOUTS_DIR, builtin_dir(LAYOUTS_DIR)]
+    return shared_key(site, templates, [root / STATIC_DIR])
 
 
 def render_site(
@@ -76,8 +117,9 @@ def render_site(
     *,
     site_dir: Path | None,
     cache_dir: Path | None,
-) -> tuple[Outputs, dict[str, tuple[str, int]]]:
-    """Every output file of design §4, and the dependency record of the rendered ones.
+) -> tuple[Outputs, Rendering]:
+    """Every output file of design §4, and what the pages were made from (with the
+    dependency record of the keyed ones).
 
     With site_dir, pages whose inputs did not change since the last build (per cache_dir's
     record) are not rendered at all, and the rest are staged in a folder under cache_dir
@@ -94,9 +136,7 @@ def render_site(
     env = make_environment(
         root, settings, {"site": _site_globals(settings), "nav_pages": site.pages}
     )
-    # static/ too: templates link its files with a hash of their bytes (static_url)
-    templates = [root / LAYOUTS_DIR, builtin_dir(LAYOUTS_DIR)]
-    shared = shared_key(site, templates, [root / STATIC_DIR])
+    shared = shared_key_of(root, site)
     manifest = Manifest.load(cache_dir) if cache_dir is not None else Manifest({})
     record: dict[str, tuple[str, int]] = {}
     outputs = Outputs(present=SiteFiles(site_dir) if site_dir is not None else None)
@@ -120,7 +160,7 @@ def render_site(
         if not unchanged(rel, page_key(shared, job.template, job.inputs)):
             todo.append(job)
     if site_dir is not None and cache_dir is not None and todo:
-        outputs.staging = _new_staging(cache_dir)
+        outputs.staging = new_staging(cache_dir)
     for result in render_pages(root, env, todo, site_dir, outputs.staging):
         if result.problem is not None:
             outputs.discard()
@@ -130,11 +170,12 @@ def render_site(
             outputs.staged[result.rel] = (result.staged, result.size)
         elif site_dir is not None:
             outputs.kept[result.rel] = result.size
-    for feed in feeds.site_feeds(site):
+    site_feeds = list(feeds.site_feeds(site))
+    for feed in site_feeds:
         rel = output_path(feed.path)
         if not outputs.claim(rel, f"the feed {feed.path}", problems):
             continue
-        if unchanged(rel, page_key(shared, "atom", {"title": feed.title, "entries": feed.entries})):
+        if unchanged(rel, feed_key(shared, feed)):
             continue
         data = feeds.atom_feed(site, urls, feed)
         record[rel] = (keys[rel], len(data))
@@ -149,10 +190,10 @@ def render_site(
     for rel, (path, owner) in sorted(_theme_static(root).items()):
         outputs.add(rel, path, owner, problems)
     outputs.add_tree(root / STATIC_DIR, "", root, problems)
-    return outputs, record
+    return outputs, Rendering(site, env, urls, shared, jobs, site_feeds, record)
 
 
-def _new_staging(cache_dir: Path) -> Path:
+def new_staging(cache_dir: Path) -> Path:
     """A fresh folder for this build's rendered pages; a killed build's are removed."""
     cache_dir.mkdir(parents=True, exist_ok=True)
     for old in cache_dir.glob(STAGING_PREFIX + "*"):
@@ -202,7 +243,7 @@ def load_and_render(
     site_dir: Path | None = None,
     cache_dir: Path | None = None,
     record_cache: Callable[[Path | None, str], RecordCache] = RecordCache,
-) -> tuple[Site, Outputs, dict[str, tuple[str, int]], Problems]:
+) -> tuple[Site, Outputs, Rendering | None, Problems]:
     """Everything but publishing; raise InputError with every problem found.
 
     Rendering goes on after loading found problems (without the files that failed), so
@@ -213,16 +254,18 @@ def load_and_render(
     settings = load_settings(root, base_url)  # without settings nothing else can be read
     records = record_cache(cache_dir, settings.timezone)
     site = load_site(root, settings, problems, drafts=drafts, records=records)
-    outputs, record = Outputs(), {}
+    outputs, rendering = Outputs(), None
     try:
-        outputs, record = render_site(root, site, problems, site_dir=site_dir, cache_dir=cache_dir)
+        outputs, rendering = render_site(
+            root, site, problems, site_dir=site_dir, cache_dir=cache_dir
+        )
     except InputError as exc:  # a template error ends rendering
         problems.errors.extend(exc.errors)
     if problems.errors:
         outputs.discard()
     problems.raise_if_errors()
     records.save()
-    return site, outputs, record, problems
+    return site, outputs, rendering, problems
 
 
 def build(
@@ -232,11 +275,13 @@ def build(
     base_url: str | None = None,
     full: bool = False,
     record_cache: Callable[[Path | None, str], RecordCache] = RecordCache,
+    trust_stamp: bool = True,
 ) -> BuildReport:
     """Validate everything, render what changed, then publish to root/site/.
 
     `full` ignores the record of the last build and renders every page; `record_cache`
-    as in load_and_render.
+    as in load_and_render; without `trust_stamp` the build goes on when nothing changed
+    (serve wants the Rendering of every build).
     """
     started = time.perf_counter()
     atomic.forget_folders()
@@ -246,13 +291,13 @@ def build(
     if full:
         stamp.forget(cache_dir)
         (cache_dir / MANIFEST).unlink(missing_ok=True)
-    last = stamp.current(cache_dir, site_dir, inputs)
+    last = stamp.current(cache_dir, site_dir, inputs) if trust_stamp else None
     if last is not None:
         unchanged = PublishReport(0, len(last.outputs), 0, sum(last.outputs.values()))
         seconds = time.perf_counter() - started
         return BuildReport(last.pages, unchanged, seconds, last.warnings, up_to_date=True)
     with _collector_paused():
-        _, outputs, record, problems = load_and_render(
+        _, outputs, rendering, problems = load_and_render(
             root,
             drafts=drafts,
             base_url=base_url,
@@ -265,10 +310,13 @@ def build(
             sizes = outputs.sizes()
         finally:
             outputs.discard()  # after an interrupted publish, no temporary file stays behind
-        save_record(cache_dir, record)
+        assert rendering is not None  # load_and_render raised otherwise
+        rendering.sizes = sizes
+        save_record(cache_dir, rendering.record)
     warnings = sorted(set(problems.warnings))
     stamp.save(cache_dir, stamp.Stamp(inputs, sizes, len(outputs.owners), warnings))
-    return BuildReport(len(outputs.owners), report, time.perf_counter() - started, warnings)
+    seconds = time.perf_counter() - started
+    return BuildReport(len(outputs.owners), report, seconds, warnings, rendering=rendering)
 
 
 @contextlib.contextmanager

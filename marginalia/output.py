@@ -151,8 +151,9 @@ def _same(target: Path, data: bytes | Path) -> bool:
     return stat.st_size == len(data) and target.read_bytes() == data
 
 
-def publish(site_dir: Path, outputs: Outputs) -> PublishReport:
-    """Make site_dir hold exactly `outputs`, writing only files whose bytes changed."""
+def publish(site_dir: Path, outputs: Outputs, *, prune: bool = True) -> PublishReport:
+    """Make site_dir hold exactly `outputs`, writing only files whose bytes changed;
+    without `prune`, `outputs` are some of site/'s files and the others stay."""
     site_dir.mkdir(parents=True, exist_ok=True)
     written = unchanged = total = 0
     for rel, data in outputs.files.items():
@@ -169,8 +170,10 @@ def publish(site_dir: Path, outputs: Outputs) -> PublishReport:
         written += 1
     unchanged += len(outputs.kept)
     total += sum(outputs.kept.values())
-    present = outputs.present if outputs.present is not None else SiteFiles(site_dir)
-    removed = _prune(site_dir, present, outputs.owners)
+    removed = 0
+    if prune:
+        present = outputs.present if outputs.present is not None else SiteFiles(site_dir)
+        removed = _prune(site_dir, present, outputs.owners)
     return PublishReport(written, unchanged, removed, total)
 
 

@@ -37,6 +37,7 @@ class RecordCache:
         self.salt = f"{__version__}|{salt}"
         self.old: dict[str, tuple[int, int, bytes, list[Problem]]] = {}
         self.new: dict[str, tuple[int, int, bytes, list[Problem]]] = {}
+        self.parsed: set[str] = set()  # keys of the files read anew (not from the cache)
         if self.path is not None:
             stored = atomic.read_pickle(self.path)
             if (
@@ -86,6 +87,7 @@ class RecordCache:
                 )
             return parsed
 
+        self.parsed.update(items[index][0] for index in misses)
         outcomes = map_ranges(parse_range, len(misses), minimum=PARSE_PARALLEL_FROM)
         for index, (stat, blob, found) in zip(misses, outcomes, strict=True):
             problems.extend(found)

@@ -24,7 +24,6 @@ import html
 import json
 import mimetypes
 import os
-import pickle
 import posixpath
 import secrets
 import shutil
@@ -45,7 +44,6 @@ from urllib.parse import quote, unquote, urlsplit
 from .config import CONFIG_FILE, load_settings
 from .errors import InputError, MarginaliaError, Problem
 from .output import SITE_DIR
-from .records import RecordCache
 
 EVENTS = "/__marginalia/events"  # Server-Sent Events: hello, reload, failed
 STATUS = "/__marginalia/status"  # JSON: epoch, builds, failures, errors, prefix
@@ -65,63 +63,6 @@ TYPES = {
     ".svg": "image/svg+xml",
     ".webmanifest": "application/manifest+json",
 }
-
-
-# -- the record cache kept between rebuilds ---------------------------------------------
-
-
-class MemoryRecords(RecordCache):
-    """A RecordCache that lives as long as serve: records are unpickled once and handed
-    to each build as shallow copies (a build attaches URLs, terms and analyses to the
-    records it is given, so it never sees another build's); nothing is written to disk
-    after the first build."""
-
-    def __init__(self, cache_dir: Path | None, salt: str) -> None:
-        super().__init__(cache_dir, salt)
-        self.live: dict[int, tuple[bytes, Any]] = {}  # id(blob) -> (blob, record)
-        self.saved = False
-
-    def load(self, blob: bytes) -> Any:
-        kept = self.live.get(id(blob))
-        if kept is None or kept[0] is not blob:
-            kept = self.live[id(blob)] = (blob, pickle.loads(blob))
-        record = kept[1]
-        fresh = object.__new__(type(record))  # copy.copy, without its generic protocol
-        fresh.__dict__.update(record.__dict__)
-        return fresh
-
-    def begin(self) -> None:
-        """Before a build: what the last one found (if it failed, merged with the one
-        before; every entry is still checked against its file's size and mtime)."""
-        if self.new:
-            self.old = {**self.old, **self.new}
-            self.new = {}
-
-    def save(self) -> None:
-        """After a successful build: the first one saves to disk as `build` would, later
-        ones only keep their records for the next."""
-        if not self.saved:
-            super().save()
-            self.saved = True
-        self.old, self.new = self.new, {}
-        blobs = {id(entry[2]) for entry in self.old.values()}
-        self.live = {key: kept for key, kept in self.live.items() if key in blobs}
-
-
-class RecordHolder:
-    """Gives build() the same MemoryRecords each time, or a new one when its salt (the
-    version and time zone the records were parsed with) changes."""
-
-    def __init__(self) -> None:
-        self.cache: MemoryRecords | None = None
-        self.made_for: tuple[Path | None, str] | None = None
-
-    def __call__(self, cache_dir: Path | None, salt: str) -> RecordCache:
-        if self.cache is None or self.made_for != (cache_dir, salt):
-            self.cache = MemoryRecords(cache_dir, salt)
-            self.made_for = (cache_dir, salt)
-        self.cache.begin()
-        return self.cache
 
 
 # -- what the server shows ---------------------------------------------------------------
@@ -603,7 +544,7 @@ class ServeOptions:
 
 def serve(root: Path, options: ServeOptions, out: TextIO = sys.stdout) -> int:
     """Serve until interrupted; 0 when stopped by Ctrl-C, 1 if the port can't be had."""
-    from .build import build
+    from .live import LiveSite
 
     root = root.resolve()
     state = ServeState()
@@ -620,7 +561,7 @@ def serve(root: Path, options: ServeOptions, out: TextIO = sys.stdout) -> int:
         return 1
     host, port = server.server_address[:2]
     shown_host = f"[{host}]" if ":" in host else host
-    records = RecordHolder()
+    live = LiveSite(root, drafts=options.drafts)
     interrupt = _Interrupt(sys.stderr)
     previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     watcher = Watcher(root)
@@ -633,7 +574,7 @@ def serve(root: Path, options: ServeOptions, out: TextIO = sys.stdout) -> int:
         state.set_building(True)
         try:
             prefix = load_settings(root).base_path
-            report = build(root, drafts=options.drafts, record_cache=records)
+            report = live.rebuild()
         except InputError as exc:
             state.failed([str(problem) for problem in exc.errors])
             _print_new(exc.warnings, warned)

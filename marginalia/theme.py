@@ -83,10 +83,12 @@ class ArticleItems:
 
     def __init__(self, env: jinja2.Environment) -> None:
         self.env = env
-        self.rendered: dict[int, Markup] = {}  # by id(): articles live as long as the build
+        # by the article's fingerprint: all the entry shows of it (serve keeps one
+        # environment while an article's text changes)
+        self.rendered: dict[str, Markup] = {}
 
     def render(self, article: Any) -> Markup:
-        key = id(article)
+        key = article.fingerprint
         if key not in self.rendered:
             html = self.env.get_template(self.TEMPLATE).render(article=article)
             self.rendered[key] = Markup(html)
