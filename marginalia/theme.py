@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from .config import Settings
 from .errors import InputError, Problem
@@ -111,7 +111,7 @@ def human_datetime(moment: datetime) -> str:
 
 def jsonld(data: Any) -> Markup:
     """JSON safe inside <script>: '<', '>' and '&' escaped, so '</script>' cannot end it."""
-    text = json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1)
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True)
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
@@ -143,8 +143,19 @@ def make_environment(
         article_item=ArticleItems(env).render,
         **globals_,
     )
+    language = settings.language
+
+    def lang(item: Any) -> Markup:
+        """' lang="xx"' where an article or page is not in the site's language."""
+        shown = item.language
+        return Markup(f' lang="{escape(shown)}"') if shown and shown != language else Markup()
+
     env.filters.update(
-        isodate=isodate, human_date=human_date, human_datetime=human_datetime, jsonld=jsonld
+        isodate=isodate,
+        human_date=human_date,
+        human_datetime=human_datetime,
+        jsonld=jsonld,
+        lang=lang,
     )
     return env
 
