@@ -366,7 +366,7 @@ def measure(workdir: Path, size: int, edits: int) -> Result:
             result.edits.append(edit)
             progress(
                 f"[{size}] edit {i + 1}/{edits}: reload {edit.to_reload:.3f} s, page "
-                f"{edit.to_page:.3f} s, serve's rebuild {rebuild:.3f} s ({edit.article})"
+                f"{edit.to_page:.3f} s, serve's rebuild {rebuild:.2f} s ({edit.article})"
             )
 
         restore_pending(workdir, size, root)
@@ -382,7 +382,7 @@ def measure(workdir: Path, size: int, edits: int) -> Result:
     if code not in (0, 130):
         raise serve.error(f"serve exited with status {code} after SIGINT")
     result.load_end = load_average()
-    unexpected = [line for line in serve.lines if not EXPECTED.match(line)]
+    unexpected = [line for line in serve.lines if line.strip() and not EXPECTED.match(line)]
     if unexpected:
         progress(f"[{size}] serve's other output:\n" + "\n".join(unexpected))
     return result

@@ -5,8 +5,9 @@
 - watchdog watches content/, analyses/, layouts/, prompts/, static/ and config.yaml; its
   handler only records that something changed. The main thread waits until no event has
   come for SETTLE seconds (a `git checkout` of 500 files is one rebuild), then rebuilds
-  with the ordinary incremental build, given a record cache kept in memory so unchanged
-  files are neither re-read nor unpickled.
+  (live.py): an edit to articles' text is applied to the site kept in memory, anything
+  else is the ordinary incremental build, given a record cache kept in memory so
+  unchanged files are neither re-read nor unpickled.
 - A successful rebuild bumps an epoch; a failed one keeps the last good site/ served and
   remembers the error list. HTML responses (and only those, never site/ itself) get a
   small script that listens on EVENTS (Server-Sent Events): it reloads the page when the
