@@ -23,9 +23,9 @@ site/ and .cache/ are left from earlier builds, as the table says.
     python benchmarks/serve_bench.py [--size 10000] [--edits 7] [--workdir DIR]
 
 Corpora are cached in --workdir and reused; without --workdir a temporary directory is
-used and deleted at the end. The edited articles are put back at the end
-(and serve's rebuild of them awaited) before serve is stopped with SIGINT, as Ctrl-C
-would. Their originals are also saved in restore-N/, the folder build_bench.py uses, so
+used and deleted at the end. The edited articles are put back at the end (and serve's
+rebuild of them awaited) before serve is stopped with SIGINT, as Ctrl-C would. Their
+originals are also saved in restore-N/, the folder build_bench.py uses, so
 an interrupted run is undone by the next run of either benchmark on the same workdir.
 
 The table goes to stdout; progress, serve's warnings and failures to stderr. If serve
@@ -73,7 +73,7 @@ EVENTS = "/__marginalia/events"
 QUIET = 1.0  # seconds without changes before each edit (serve's tidy-up after a build)
 EDIT_TIMEOUT = 60.0  # seconds an edit may take to reach a reload
 START_TIMEOUT = 60.0  # seconds for serve to print its address
-FIRST_BUILD_TIMEOUT = 900.0
+FIRST_BUILD_TIMEOUT = 900.0  # seconds; a cold build of a large corpus takes minutes
 STOP_TIMEOUT = 30.0
 POLL = 0.05  # seconds between status requests while the first build runs
 SERVING = re.compile(r"^Serving .* at (http://\S+)")
@@ -351,7 +351,7 @@ def measure(workdir: Path, size: int, edits: int) -> Result:
             code, body = get(host, port, path)
             received = time.perf_counter()
             rebuild = serve.own_build_time()
-            sentence = f"The benchmark appended this sentence in run {i + 1}."
+            sentence = f"The benchmark appended this sentence in run {i + 1}."  # edit_article's
             if code != 200 or sentence.encode() not in body:
                 raise serve.error(
                     f"after the reload, GET {path} gave HTTP {code} without the sentence "
@@ -452,6 +452,9 @@ def main() -> int:
     except BenchError as error:
         print(f"serve_bench: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("serve_bench: interrupted; the edits were put back", file=sys.stderr)
+        return 130
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
