@@ -7,6 +7,7 @@ error needs one: the text is composed again into nodes, which keep their marks.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -138,8 +139,32 @@ def line_of(text: str, key_path: Sequence[str | int]) -> int | None:
     return node.start_mark.line + 1 if node is not None else None
 
 
+_SIMPLE_SCALAR = re.compile(r"[0-9A-Za-z][0-9A-Za-z._+:-]*")
+
+
+def _top_level_word(text: str, key: str) -> str | None:
+    """The value of `key: value` on a line of its own at the top level, when the value is
+    one plain word (`Yes`, `2024`, a digest of digits): what composing the text again
+    would find, without composing it. None when it is anything else. (Lines at column 0
+    are top-level keys: block and plain scalars continue on indented lines only.)"""
+    start = f"{key}:"
+    lines = text.split("\n")
+    found = None
+    for number, line in enumerate(lines):
+        if line.startswith(start):
+            following = lines[number + 1] if number + 1 < len(lines) else ""
+            value = line[len(start) :].strip()
+            continued = following[:1].isspace()
+            found = value if _SIMPLE_SCALAR.fullmatch(value) and not continued else None
+    return found
+
+
 def scalar_text(text: str, key_path: Sequence[str | int]) -> str | None:
     """The text an author wrote for a scalar (`Yes`, `2024`), before YAML typed it."""
+    if len(key_path) == 1 and isinstance(key_path[0], str):
+        word = _top_level_word(text, key_path[0])
+        if word is not None:
+            return word
     try:
         _, node, found = _node_at(text, key_path)
     except (yaml.YAMLError, RecursionError):

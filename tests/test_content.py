@@ -13,9 +13,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 from conftest import MINIMAL_CONFIG, article
+from hypothesis import given
+from hypothesis import strategies as st
 
-from marginalia import frontmatter
+from marginalia import frontmatter, yamltext
 from marginalia.content import Article, load_content, parse_article, read_document
 from marginalia.errors import Problems
 
@@ -440,3 +443,30 @@ def test_front_matter_split_keeps_body_and_yaml_apart() -> None:
     doc = frontmatter.parse("---\ntitle: t\n---\nbody with --- inside\n---\nmore\n")
     assert doc.meta == {"title": "t"}
     assert doc.body == "body with --- inside\n---\nmore\n"
+
+
+# --- The text an author wrote, found without composing the YAML again ----------------
+
+_WORDS = st.text(alphabet="0123456789abcXYZ.:+-_", min_size=1, max_size=12)
+_LINES = st.lists(
+    st.one_of(
+        st.tuples(st.sampled_from(["title", "other", "a"]), _WORDS).map(": ".join),
+        st.sampled_from(["  continued", "title: 'quoted'", "title: x # note", "- item", ""]),
+    ),
+    max_size=6,
+)
+
+
+@given(_LINES)
+def test_a_top_level_word_is_what_composing_would_find(lines: list[str]) -> None:
+    text = "\n".join(lines) + "\n"
+    word = yamltext._top_level_word(text, "title")
+    try:
+        document = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return  # not YAML: the caller never asks
+    if word is None:
+        return  # it composes the text instead
+    assert isinstance(document, yaml.MappingNode)
+    values = [value for key, value in document.value if key.value == "title"]
+    assert isinstance(values[-1], yaml.ScalarNode) and values[-1].value == word
