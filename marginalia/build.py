@@ -83,7 +83,7 @@ def render_site(
     """
     settings = site.settings
     urls = Urls(settings)
-    store = HtmlStore(cache_dir, settings.markdown.unsafe_html, settings.base_path)
+    store = HtmlStore(settings.markdown.unsafe_html, settings.base_path)
     for item in [*site.articles, *site.pages]:
         item.html_store = store
         if getattr(item, "analysis", None) is not None:
@@ -241,6 +241,9 @@ def build(
     cache_dir = root / CACHE_DIR
     if full:
         (cache_dir / MANIFEST).unlink(missing_ok=True)
+    # rendered Markdown was cached here until markdown-it-pyrs made the cache cost more
+    # than it saved; actions/cache would otherwise carry its files from cache to cache
+    shutil.rmtree(cache_dir / "html", ignore_errors=True)
     _, outputs, record, problems = load_and_render(
         root,
         drafts=drafts,

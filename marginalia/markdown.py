@@ -35,17 +35,13 @@ which is what they are anyway: literal backticks.
 from __future__ import annotations
 
 import functools
-import hashlib
 import html
 import re
 from collections.abc import Callable
-from pathlib import Path
 
-import markdown_it_pyrs
 from markdown_it_pyrs import MarkdownIt
 from markupsafe import Markup
 
-from . import __version__, atomic
 from .slugs import slugify
 
 # Ids the default theme gives its own elements (skip link, "Scroll down" link target).
@@ -292,31 +288,30 @@ def analysis_renderer(base_path: str = "/") -> Callable[[str], str]:
 
 
 class HtmlStore:
-    """Markdown rendered once per text, kept in .cache/html/ across builds and processes.
+    """Markdown rendered when a page asks, once per text per build, in memory.
 
-    The key covers the text, the renderer's options and the library versions, so a
-    cached page body is reused only where rendering it again would give the same bytes.
+    The feed and the page of an article share one rendering. Nothing is kept on disk any
+    more: writing a cached file cost three renders (0.18 ms against 0.05 an article), and
+    reading one back saved 0.03 ms from the page cache and cost more than a render from
+    the disk. The memo is bounded: forked workers mostly render each text once.
     """
 
-    def __init__(self, cache_dir: Path | None, unsafe_html: bool, base_path: str) -> None:
-        self.dir = cache_dir / "html" if cache_dir is not None else None
-        self.salt = "|".join(
-            (__version__, markdown_it_pyrs.__version__, str(unsafe_html), base_path)
-        )
+    MEMO_SIZE = 2048
+
+    def __init__(self, unsafe_html: bool, base_path: str) -> None:
         self._renderers = {
             "article": article_renderer(unsafe_html, base_path),
             "analysis": analysis_renderer(base_path),
         }
+        self._memo: dict[tuple[str, str], Markup] = {}
 
     def render(self, kind: str, text: str) -> Markup:
         """kind is 'article' (the editor's Markdown) or 'analysis' (untrusted model text)."""
-        if self.dir is None:
-            return Markup(self._renderers[kind](text))
-        key = hashlib.blake2b(f"{self.salt}|{kind}|{text}".encode(), digest_size=20).hexdigest()
-        path = self.dir / key[:2] / key
-        try:
-            return Markup(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            html = self._renderers[kind](text)
-            atomic.write_bytes(path, html.encode("utf-8"), mode=None)  # private cache
-            return Markup(html)
+        key = (kind, text)
+        rendered = self._memo.pop(key, None)
+        if rendered is None:
+            rendered = Markup(self._renderers[kind](text))
+            if len(self._memo) >= self.MEMO_SIZE:
+                del self._memo[next(iter(self._memo))]  # the least recently used
+        self._memo[key] = rendered
+        return rendered

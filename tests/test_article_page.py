@@ -15,6 +15,7 @@ from html.parser import HTMLParser
 
 import pytest
 from conftest import article
+from markupsafe import Markup
 
 from marginalia import markdown
 from marginalia.content import article_sha256
@@ -667,3 +668,11 @@ def test_analysis_markdown_is_defused(render_analysis) -> None:
         "<p>[js]: javascript:alert(7)</p>\n<p>[data]: data:text/html,x</p>\n"
         "<p>[vb]: vbscript:x</p>\n"
     )
+
+
+def test_html_store_renders_each_text_once() -> None:
+    store = markdown.HtmlStore(unsafe_html=False, base_path="/")
+    first = store.render("article", "## Hi")
+    assert first == '<h2 id="hi">Hi</h2>\n' and isinstance(first, Markup)
+    assert store.render("article", "## Hi") is first
+    assert store.render("analysis", "## Hi") == "<h2>Hi</h2>\n"
