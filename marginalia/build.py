@@ -128,7 +128,7 @@ def render_site(
     """
     settings = site.settings
     urls = Urls(settings)
-    store = HtmlStore(cache_dir, settings.markdown.unsafe_html, settings.base_path)
+    store = HtmlStore(settings.markdown.unsafe_html, settings.base_path)
     for item in [*site.articles, *site.pages]:
         item.html_store = store
         if getattr(item, "analysis", None) is not None:
@@ -296,6 +296,9 @@ def build(
         unchanged = PublishReport(0, len(last.outputs), 0, sum(last.outputs.values()))
         seconds = time.perf_counter() - started
         return BuildReport(last.pages, unchanged, seconds, last.warnings, up_to_date=True)
+    # rendered Markdown was cached here until markdown-it-pyrs made the cache cost more
+    # than it saved; actions/cache would otherwise carry its files from cache to cache
+    shutil.rmtree(cache_dir / "html", ignore_errors=True)
     with _collector_paused():
         _, outputs, rendering, problems = load_and_render(
             root,

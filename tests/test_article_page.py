@@ -15,7 +15,9 @@ from html.parser import HTMLParser
 
 import pytest
 from conftest import article
+from markupsafe import Markup
 
+from marginalia import markdown
 from marginalia.content import article_sha256
 
 BASE_URL = "https://example.org/news/"
@@ -368,7 +370,11 @@ Marker sentence of the analysis.
 
 [fine](https://example.com/ok) and [relative](/somewhere/)
 
+[m](mailto:a@b.example) <mailto:a@b.example> <a@b.example> [w][mail] [f](ftp://e.example/)
+
 [ref]: javascript:alert(7)
+
+[mail]: mailto:x@y.example
 """
 
 ALLOWED_SCHEMES = ("", "http", "https")
@@ -478,3 +484,195 @@ def test_heading_ids_never_clash_with_the_page_ids(site, run) -> None:
     assert doc.find(id="main").tag == "main"
     headings = [squash(h.text) for h in doc.find(id="original").find_all("h2") if "id" in h.attrs]
     assert headings == ["Main", "Original", "???", "Main"]
+
+
+# --- the Markdown renderers (marginalia/markdown.py) -------------------------------------
+# Exact HTML: these strings are what markdown-it-py and mdit-py-plugins wrote before the
+# move to markdown-it-pyrs, so they also pin the output to what it was.
+
+
+@pytest.fixture(scope="module")
+def render_article():
+    return markdown.article_renderer(unsafe_html=False, base_path="/sub/")
+
+
+@pytest.fixture(scope="module")
+def render_analysis():
+    return markdown.analysis_renderer(base_path="/sub/")
+
+
+def test_articles_are_commonmark_with_tables_and_strikethrough_only(render_article) -> None:
+    text = (
+        "| a | b |\n|---|:-:|\n| 1 | 2 |\n\n"
+        '~~gone~~ www.example.com https://example.com "q" -- (c) ...\n'
+    )
+    assert render_article(text) == (
+        '<table>\n<thead>\n<tr>\n<th>a</th>\n<th style="text-align:center">b</th>\n</tr>\n'
+        '</thead>\n<tbody>\n<tr>\n<td>1</td>\n<td style="text-align:center">2</td>\n</tr>\n'
+        "</tbody>\n</table>\n"
+        # no linkify, no typographer (quotes, dashes, (c) and ... stay as written)
+        "<p><s>gone</s> www.example.com https://example.com &quot;q&quot; -- (c) ...</p>\n"
+    )
+
+
+def test_void_elements_are_html_not_xhtml(render_article) -> None:
+    assert render_article("a  \nb\n\n---\n\n![map](/static/map.png)\n") == (
+        '<p>a<br>\nb</p>\n<hr>\n<p><img src="/sub/static/map.png" alt="map"></p>\n'
+    )
+
+
+@pytest.mark.parametrize("unsafe_html", [False, True])
+def test_article_raw_html(unsafe_html: bool) -> None:
+    render = markdown.article_renderer(unsafe_html, "/")
+    text = '<div class="box">Boxed</div>\n\nSee <span onclick="x()">this</span>.\n'
+    if unsafe_html:
+        assert render(text) == (
+            '<div class="box">Boxed</div>\n<p>See <span onclick="x()">this</span>.</p>\n'
+        )
+    else:
+        assert render(text) == (
+            "<p>&lt;div class=&quot;box&quot;&gt;Boxed&lt;/div&gt;</p>\n"
+            "<p>See &lt;span onclick=&quot;x()&quot;&gt;this&lt;/span&gt;.</p>\n"
+        )
+
+
+def test_heading_anchors_on_h2_to_h4_with_our_ids(render_article) -> None:
+    text = (
+        "# One\n\n## Main\n\n## Original\n\n### ???\n\n#### Same\n\n#### Same\n\n"
+        "#### Same-1\n\n##### Five\n\n## Title[^1] with `code` &amp; *em*\n\n[^1]: n.\n"
+    )
+    html = render_article(text)
+    assert re.findall(r"<h\d[^>]*>", html) == [
+        "<h1>",
+        '<h2 id="main-heading">',  # never one of the page's own ids
+        '<h2 id="original-heading">',
+        '<h3 id="section">',  # nothing to slug
+        '<h4 id="same">',
+        '<h4 id="same-1">',  # de-duplicated like mdit-py-plugins' anchors
+        '<h4 id="same-1-1">',
+        "<h5>",
+        '<h2 id="title-with-code-em">',  # text and code; no footnote mark, no tags
+    ]
+    assert '<h2 id="main-heading">Main</h2>\n' in html
+    assert markdown.heading_id("Main") == "main-heading"
+    assert markdown.heading_id("original") == "original-heading"
+
+
+def test_footnotes_numbered_by_first_reference_as_before(render_article) -> None:
+    text = "B first[^b], then A[^a], B again[^b].\n\n[^a]: Note A.\n\n[^b]: Note B.\n"
+    assert render_article(text) == (
+        '<p>B first<sup class="footnote-ref"><a href="#fn1" id="fnref1">[1]</a></sup>, '
+        'then A<sup class="footnote-ref"><a href="#fn2" id="fnref2">[2]</a></sup>, '
+        'B again<sup class="footnote-ref"><a href="#fn1" id="fnref1:1">[1:1]</a></sup>.</p>\n'
+        '<hr class="footnotes-sep">\n<section class="footnotes">\n<ol class="footnotes-list">\n'
+        '<li id="fn1" class="footnote-item"><p>Note B. '
+        '<a href="#fnref1" class="footnote-backref">↩︎</a> '
+        '<a href="#fnref1:1" class="footnote-backref">↩︎</a></p>\n</li>\n'
+        '<li id="fn2" class="footnote-item"><p>Note A. '
+        '<a href="#fnref2" class="footnote-backref">↩︎</a></p>\n</li>\n'
+        "</ol>\n</section>\n"
+    )
+
+
+def test_footnote_definition_right_under_text(render_article) -> None:
+    html = render_article("Text.[^1]\n[^1]: The note.\n")
+    assert '<li id="fn1" class="footnote-item"><p>The note. ' in html
+    assert "[^1]" not in html
+
+
+def test_site_root_links_and_images_get_the_base_path(render_article, render_analysis) -> None:
+    text = "[About](/about/) [far](//host/x) [rel](x/y) [abs](https://e.com/) ![m](/m.png)\n"
+    assert render_article(text) == (
+        '<p><a href="/sub/about/">About</a> <a href="//host/x">far</a> <a href="x/y">rel</a> '
+        '<a href="https://e.com/">abs</a> <img src="/sub/m.png" alt="m"></p>\n'
+    )
+    assert '<a href="/sub/about/" rel="nofollow noopener">About</a>' in render_analysis(text)
+    assert (
+        markdown.article_renderer(False, "/")("[a](/about/)") == '<p><a href="/about/">a</a></p>\n'
+    )
+
+
+def test_unsafe_html_raw_headings_and_links_treated_like_markdown() -> None:
+    render = markdown.article_renderer(unsafe_html=True, base_path="/sub/")
+    text = (
+        '## Intro\n\n<h2>Intro</h2>\n\n<h3 id="mine">Kept</h3>\n\n'
+        '<p><a href="/about/">raw</a> <a class="x" href="/tags/">raw</a> <img src="/i.png">'
+        ' <a href="//host/">far</a></p>\n'
+    )
+    assert render(text) == (
+        '<h2 id="intro">Intro</h2>\n<h2 id="intro-1">Intro</h2>\n<h3 id="mine">Kept</h3>\n'
+        '<p><a href="/sub/about/">raw</a> <a class="x" href="/sub/tags/">raw</a> '
+        '<img src="/sub/i.png"> <a href="//host/">far</a></p>\n'
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [
+        ("A [bracket and a `lone backtick.", "<p>A [bracket and a `lone backtick.</p>\n"),
+        ("[a `b` and `code`", "<p>[a <code>b</code> and <code>code</code></p>\n"),
+        ("## [x `y\n`z` w", '<h2 id="x-y">[x `y</h2>\n<p><code>z</code> w</p>\n'),
+        ("> [a ``b", "<blockquote>\n<p>[a ``b</p>\n</blockquote>\n"),
+    ],
+)
+def test_texts_markdown_it_rs_panics_on(render_article, render_analysis, text, html) -> None:
+    """markdown-it-rust/markdown-it#40: rendered as markdown-it-py did, not a crash."""
+    assert render_article(text) == html
+    assert render_analysis(text) == re.sub(r' id="[^"]*"', "", html)
+
+
+HOSTILE_MARKDOWN = """\
+<script>alert(1)</script>
+
+[x](javascript:alert(1)) [X](JaVaScRiPt:alert(1)) [m](mailto:a@b.c) <mailto:a@b.c> <a@b.c>
+
+<javascript:alert(3)> [d](data:text/html,x) [v](vbscript:x) [f](ftp://e.com/) [t](tel:1)
+
+[z][js] [mm][mail] [dd][data] [vv][vb]
+
+![x](http://evil/img.png) <img src=x onerror=alert(1)> [![pic](/p.png)](https://e.com/)
+
+## main
+
+### original
+
+[ok](https://e.com/ok "T") [rel](/somewhere/) [rel2](page.html) [<http://a.b/>](mailto:x@y)
+
+[js]: javascript:alert(7)
+
+[mail]: mailto:x@y
+
+[data]: data:text/html,x
+
+[vb]: vbscript:x
+"""
+
+
+def test_analysis_markdown_is_defused(render_analysis) -> None:
+    assert render_analysis(HOSTILE_MARKDOWN) == (
+        "<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>\n"
+        # javascript:, data: and vbscript: make no link: the Markdown stays as text; any
+        # other scheme than http(s) loses its link and keeps its text
+        "<p>[x](javascript:alert(1)) [X](JaVaScRiPt:alert(1)) m mailto:a@b.c a@b.c</p>\n"
+        "<p>&lt;javascript:alert(3)&gt; [d](data:text/html,x) [v](vbscript:x) f t</p>\n"
+        "<p>[z][js] mm [dd][data] [vv][vb]</p>\n"
+        # images are their alt text: nothing is fetched from elsewhere
+        '<p>x &lt;img src=x onerror=alert(1)&gt; <a href="https://e.com/" rel="nofollow noopener">'
+        "pic</a></p>\n"
+        # no ids at all in analyses: they cannot clash with the page's
+        "<h2>main</h2>\n<h3>original</h3>\n"
+        '<p><a href="https://e.com/ok" title="T" rel="nofollow noopener">ok</a> '
+        '<a href="/sub/somewhere/" rel="nofollow noopener">rel</a> '
+        '<a href="page.html" rel="nofollow noopener">rel2</a> '
+        '<a href="http://a.b/" rel="nofollow noopener">http://a.b/</a></p>\n'
+        "<p>[js]: javascript:alert(7)</p>\n<p>[data]: data:text/html,x</p>\n"
+        "<p>[vb]: vbscript:x</p>\n"
+    )
+
+
+def test_html_store_renders_each_text_once() -> None:
+    store = markdown.HtmlStore(unsafe_html=False, base_path="/")
+    first = store.render("article", "## Hi")
+    assert first == '<h2 id="hi">Hi</h2>\n' and isinstance(first, Markup)
+    assert store.render("article", "## Hi") is first
+    assert store.render("analysis", "## Hi") == "<h2>Hi</h2>\n"

@@ -386,6 +386,18 @@ def test_site_root_links_in_markdown_get_the_base_path(site, run):
     assert checked_internal_links(out) > 10
 
 
+def test_rendered_markdown_is_not_cached_on_disk(site, run):
+    """markdown-it-pyrs renders faster than the files of the old HTML cache were written;
+    a cache left by an older Marginalia is removed rather than carried along by CI."""
+    root = site({"content/a.md": article("A", body="## Hello\n\nBody.")})
+    old_cache = root / ".cache/marginalia/html/ab"
+    old_cache.mkdir(parents=True)
+    (old_cache / "abcdef").write_text("<p>old</p>", encoding="utf-8")
+    out = built(run, root)
+    assert '<h2 id="hello">Hello</h2>' in page(out, "/2024/06/a/")
+    assert not (root / ".cache/marginalia/html").exists()
+
+
 def checked_internal_links(out: Path) -> int:
     """Assert every link of every page is external, an anchor, or under /repo/; count them."""
     checked = 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta, timezone
+from html.parser import HTMLParser
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 
 from marginalia.content import ARTICLE_KEYS, Article, load_content, parse_article, read_document
 from marginalia.errors import Problems
+from marginalia.markdown import analysis_renderer, article_renderer
 from marginalia.slugs import is_safe_slug
 
 ZONE = ZoneInfo("Europe/Berlin")
@@ -258,3 +260,65 @@ def test_load_content_on_a_folder_of_hostile_files(tmp_path: Path) -> None:
     assert [a.title for a in loaded.articles] == ["Yes"]
     assert {e.path for e in problems.errors} == {f"content/{n}" for n in files if n != "good.md"}
     assert all(e.line is not None for e in problems.errors), problems.errors
+
+
+# --- Markdown: model text can do nothing but show text and links ---------------------------
+
+MARKDOWN_BITS = st.sampled_from(
+    [
+        *("\n", "\n\n", "  \n", "\\\n", "# ", "## ", "> ", "- ", "1. ", "    ", "```\n", "---\n"),
+        *("*", "_", "**", "~~", "`", "``", "[", "]", "(", ")", "![", "<", ">", "&", '"', "'"),
+        *("| a | b |\n|---|---|\n", "[^1]", "[^1]: n\n", "&amp;", "&#106;", "&#x3A;", "\\"),
+        *("javascript:", "JaVaScRiPt:", "vbscript:", "data:text/html,", "mailto:a@b.c", "on"),
+        *("http://e.com/", "https://e.com/", "/root/", "//host/", "ftp://e.com/", "a@b.c"),
+        *("<script>", "</script>", "<img src=x onerror=alert(1)>", '<a href="javascript:x">'),
+        *("<svg onload=x>", "<iframe>", "</a>", "<http://e.com/>", "<javascript:x>", "\t", "\x00"),
+        *("[x](javascript:alert(1))", "[x](http://e.com/ 'onerror=1')", "[r]", "\n[r]: ", "%20"),
+    ]
+)
+MODEL_TEXT = st.lists(st.one_of(MARKDOWN_BITS, st.text(max_size=8)), max_size=40).map("".join)
+ANALYSIS_TAGS = {"p", "a", "em", "strong", "code", "pre", "blockquote", "hr", "br", "s"}
+ANALYSIS_TAGS |= {"ul", "ol", "li", "table", "thead", "tbody", "tr", "th", "td"}
+ANALYSIS_TAGS |= {f"h{n}" for n in range(1, 7)}
+render_analysis = analysis_renderer("/sub/")
+
+
+class StartTags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, attrs))
+
+
+def browser_scheme(url: str) -> str:
+    """The scheme a browser reads: tabs and newlines removed, leading C0 and space stripped."""
+    cleaned = re.sub(r"[\t\n\r]", "", url).lstrip("".join(map(chr, range(0x21))))
+    match = re.match(r"([A-Za-z][A-Za-z0-9+.\-]*):", cleaned)
+    return match.group(1).lower() if match else ""
+
+
+@FAST
+@given(text=MODEL_TEXT)
+def test_analysis_html_is_inert_whatever_the_model_writes(text: str) -> None:
+    html = render_analysis(text)
+    assert "<script" not in html.lower() and "<img" not in html.lower()
+    parser = StartTags()
+    parser.feed(html)
+    parser.close()
+    for tag, attrs in parser.tags:
+        assert tag in ANALYSIS_TAGS, (tag, html)
+        assert not [name for name, _ in attrs if name.startswith("on")], (tag, attrs)
+        for name, value in attrs:
+            if name in ("href", "src"):
+                assert browser_scheme(value or "") in ("", "http", "https"), (value, html)
+        if tag == "a":
+            assert ("rel", "nofollow noopener") in attrs, attrs
+
+
+@FAST
+@given(text=MODEL_TEXT, unsafe_html=st.booleans())
+def test_article_markdown_never_crashes(text: str, unsafe_html: bool) -> None:
+    """markdown-it.rs panics on some texts (`[a `b`); the renderer must not."""
+    assert isinstance(article_renderer(unsafe_html, "/sub/")(text), str)
