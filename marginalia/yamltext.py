@@ -152,9 +152,9 @@ def _top_level_word(text: str, key: str) -> str | None:
     found = None
     for number, line in enumerate(lines):
         if line.startswith(start):
-            following = lines[number + 1] if number + 1 < len(lines) else ""
+            following = next((later for later in lines[number + 1 :] if later.strip()), "")
             value = line[len(start) :].strip()
-            continued = following[:1].isspace()
+            continued = following[:1].isspace()  # even past blank lines
             found = value if _SIMPLE_SCALAR.fullmatch(value) and not continued else None
     return found
 
