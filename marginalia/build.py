@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import secrets
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -194,11 +194,14 @@ def render_site(
 
 
 def new_staging(cache_dir: Path) -> Path:
-    """A fresh folder for this build's rendered pages; a killed build's are removed."""
+    """A fresh folder for this build's rendered pages; a killed build's are removed. Its
+    mode is an ordinary folder's (not mkdtemp's 0700): it may become site/ itself."""
     cache_dir.mkdir(parents=True, exist_ok=True)
     for old in cache_dir.glob(STAGING_PREFIX + "*"):
         shutil.rmtree(old, ignore_errors=True)
-    return Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=cache_dir))
+    staging = cache_dir / f"{STAGING_PREFIX}{secrets.token_hex(8)}"
+    staging.mkdir()
+    return staging
 
 
 def _theme_static(root: Path) -> dict[str, tuple[Path, str]]:

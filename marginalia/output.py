@@ -154,8 +154,12 @@ def _same(target: Path, data: bytes | Path) -> bool:
 def publish(site_dir: Path, outputs: Outputs, *, prune: bool = True) -> PublishReport:
     """Make site_dir hold exactly `outputs`, writing only files whose bytes changed;
     without `prune`, `outputs` are some of site/'s files and the others stay."""
-    site_dir.mkdir(parents=True, exist_ok=True)
     written = unchanged = total = 0
+    staging = outputs.staging
+    moved = staging is not None and bool(outputs.staged) and _move_whole(staging, site_dir)
+    if moved:
+        outputs.staging = None  # it is site/ now, with every staged page in place
+    site_dir.mkdir(parents=True, exist_ok=True)
     for rel, data in outputs.files.items():
         total += data.stat().st_size if isinstance(data, Path) else len(data)
         if _same(site_dir / rel, data):
@@ -166,7 +170,8 @@ def publish(site_dir: Path, outputs: Outputs, *, prune: bool = True) -> PublishR
         written += 1
     for rel, (staged, size) in outputs.staged.items():
         total += size
-        _place(site_dir, rel, lambda target, staged=staged: _move(staged, target))
+        if not moved:
+            _place(site_dir, rel, lambda target, staged=staged: _move(staged, target))
         written += 1
     unchanged += len(outputs.kept)
     total += sum(outputs.kept.values())
@@ -175,6 +180,19 @@ def publish(site_dir: Path, outputs: Outputs, *, prune: bool = True) -> PublishR
         present = outputs.present if outputs.present is not None else SiteFiles(site_dir)
         removed = _prune(site_dir, present, outputs.owners)
     return PublishReport(written, unchanged, removed, total)
+
+
+def _move_whole(staging: Path, site_dir: Path) -> bool:
+    """A first build (no site/, or an empty one): the staging folder becomes site/, one
+    rename instead of one per page. False if site/ has files or is on another disk."""
+    try:
+        if site_dir.is_dir() and any(site_dir.iterdir()):
+            return False
+        site_dir.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging, site_dir)  # onto an empty folder, too (POSIX rename)
+    except OSError:
+        return False
+    return True
 
 
 def _place(site_dir: Path, rel: str, write: Callable[[Path], None]) -> None:

@@ -1,19 +1,20 @@
 """Rendering pages to files, in worker processes when there are many.
 
 Workers are forked after the site is assembled, so they share the site model without
-copying it. Each writes the pages that changed into a staging folder outside site/;
-nothing is moved into site/ until every page has rendered (output.publish).
+copying it. Each writes the pages that changed into a staging folder outside site/, at
+the paths they will have there; nothing is moved into site/ until every page has
+rendered (output.publish).
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
 
+from . import atomic
 from .errors import Problem
 from .output import output_path
 from .pages import PageJob
@@ -49,9 +50,8 @@ def _render_one(
             return Rendered(rel, len(html))
     except OSError:  # not there, or a folder (or a file standing where a folder must be)
         pass
-    staged = (
-        staging / hashlib.blake2b(rel.encode(), digest_size=16).hexdigest()
-    )  # flat: no folders to make
+    staged = staging / rel  # where it goes in site/: a first build moves the whole folder
+    atomic.ensure_folder(staged.parent)
     staged.write_bytes(html)
     return Rendered(rel, len(html), staged=staged)
 
