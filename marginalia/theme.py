@@ -151,6 +151,12 @@ def make_environment(
         return Markup(f' lang="{escape(shown)}"') if shown and shown != language else Markup()
 
     env.filters.update(
+        # the helpers again as filters, `{{ tag.url|url }}`: a template calls a global
+        # through Jinja's Context.call, a filter directly (a list page makes forty calls)
+        url=urls.url,
+        abs_url=urls.abs_url,
+        static_url=static.static_url,
+        article_item=env.globals["article_item"],
         isodate=isodate,
         human_date=human_date,
         human_datetime=human_datetime,
