@@ -94,14 +94,9 @@ class Rendering:
     env: jinja2.Environment
     urls: Urls
     shared: str  # the key of what every page shares
-    jobs: list[PageJob]
-    feeds: list[feeds.Feed]
-    record: dict[str, tuple[str, int]]  # path in site/ -> (key, size) of each keyed output
+    jobs: list[PageJob]  # the pages and the feeds
+    record: dict[str, tuple[str, int]]  # path in site/ -> (key, size) of each job's output
     sizes: dict[str, int] = field(default_factory=dict)  # every output, once published
-
-
-def feed_key(shared: str, feed: feeds.Feed) -> str:
-    return page_key(shared, "atom", {"title": feed.title, "entries": feed.entries})
 
 
 def shared_key_of(root: Path, site: Site) -> str:
@@ -140,7 +135,8 @@ def render_site(
     manifest = Manifest.load(cache_dir) if cache_dir is not None else Manifest({})
     record: dict[str, tuple[str, int]] = {}
     outputs = Outputs(present=SiteFiles(site_dir) if site_dir is not None else None)
-    jobs: list[PageJob] = [*article_pages(site, urls), *list_pages(site, urls)]
+    pages: list[PageJob] = [*article_pages(site, urls), *list_pages(site, urls)]
+    jobs = [*pages, *feeds.feed_jobs(site, urls)]
     todo: list[PageJob] = []
     keys: dict[str, str] = {}
 
@@ -155,7 +151,8 @@ def render_site(
 
     for job in jobs:
         rel = output_path(job.url)
-        if not outputs.claim(rel, job.source or f"the page {job.url}", problems):
+        owner = job.source or f"the {'feed' if job.make else 'page'} {job.url}"
+        if not outputs.claim(rel, owner, problems):
             continue
         if not unchanged(rel, page_key(shared, job.template, job.inputs)):
             todo.append(job)
@@ -170,17 +167,7 @@ def render_site(
             outputs.staged[result.rel] = (result.staged, result.size)
         elif site_dir is not None:
             outputs.kept[result.rel] = result.size
-    site_feeds = list(feeds.site_feeds(site))
-    for feed in site_feeds:
-        rel = output_path(feed.path)
-        if not outputs.claim(rel, f"the feed {feed.path}", problems):
-            continue
-        if unchanged(rel, feed_key(shared, feed)):
-            continue
-        data = feeds.atom_feed(site, urls, feed)
-        record[rel] = (keys[rel], len(data))
-        outputs.files[rel] = data
-    sitemap_entries = [(job.url, _lastmod(job)) for job in jobs if _in_sitemap(job)]
+    sitemap_entries = [(job.url, _lastmod(job)) for job in pages if _in_sitemap(job)]
     for path, data in feeds.sitemaps(urls, sitemap_entries):
         outputs.add(output_path(path), data, "the sitemap", problems)
     outputs.add("robots.txt", feeds.robots_txt(urls), "robots.txt", problems)
@@ -190,7 +177,7 @@ def render_site(
     for rel, (path, owner) in sorted(_theme_static(root).items()):
         outputs.add(rel, path, owner, problems)
     outputs.add_tree(root / STATIC_DIR, "", root, problems)
-    return outputs, Rendering(site, env, urls, shared, jobs, site_feeds, record)
+    return outputs, Rendering(site, env, urls, shared, jobs, record)
 
 
 def new_staging(cache_dir: Path) -> Path:

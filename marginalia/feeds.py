@@ -6,11 +6,13 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from . import __version__
 from .archive import Site
 from .content import Article
+from .pages import PageJob
 from .theme import Urls
 
 SITEMAP_LIMIT = 50_000  # URLs per sitemap file, by the sitemaps.org protocol
@@ -91,6 +93,22 @@ def site_feeds(site: Site) -> Iterator[Feed]:
     for tag in site.terms["tags"]:
         title = f"{site.settings.title}: {tag.name}"
         yield Feed(f"{tag.url}feed.xml", title, tag.url, tag.articles[:limit])
+
+
+def feed_jobs(site: Site, urls: Urls) -> Iterator[PageJob]:
+    """The feeds, to be rendered (and skipped when unchanged) like the pages."""
+
+    def make(inputs: dict[str, Any]) -> bytes:
+        return atom_feed(site, urls, Feed(**inputs))
+
+    for feed in site_feeds(site):
+        inputs = {
+            "path": feed.path,
+            "title": feed.title,
+            "page_url": feed.page_url,
+            "entries": feed.entries,
+        }
+        yield PageJob(feed.path, "atom", inputs, "", make=make)
 
 
 def _urlset(entries: Iterable[tuple[str, datetime | None]]) -> bytes:

@@ -26,7 +26,6 @@ from .build import (
     BuildReport,
     Rendering,
     build,
-    feed_key,
     new_staging,
     read_sources,
     shared_key_of,
@@ -35,7 +34,6 @@ from .config import load_settings
 from .content import CONTENT_DIR, PAGES_DIR, Article
 from .depend import page_key, save_record
 from .errors import InputError, MarginaliaError, Problems
-from .feeds import Feed, atom_feed
 from .output import SITE_DIR, Outputs, PublishReport, output_path, publish
 from .pages import PageJob
 from .records import RecordCache
@@ -105,7 +103,7 @@ class LiveSite:
         self.drafts = drafts
         self.records = RecordHolder()
         self.last: Rendering | None = None
-        self.shown_in: dict[int, list[PageJob | Feed]] | None = None  # by id(article)
+        self.shown_in: dict[int, list[PageJob]] | None = None  # by id(article)
         self.edits_applied = 0  # rebuilds that were small edits to the kept site
 
     def rebuild(self) -> BuildReport:
@@ -168,24 +166,15 @@ class LiveSite:
         their keys changed; keep the record on disk true."""
         if self.shown_in is None:
             self.shown_in = _shown_in(last)
-        touched: dict[int, PageJob | Feed] = {}
-        for article in edited:
-            for shown in self.shown_in.get(id(article), ()):
-                touched[id(shown)] = shown
+        touched = {id(job): job for article in edited for job in self.shown_in.get(id(article), ())}
         keys: dict[str, str] = {}
         todo: list[PageJob] = []
         outputs = Outputs()
-        for item in touched.values():
-            if isinstance(item, Feed):
-                rel, key = output_path(item.path), feed_key(last.shared, item)
-                if key != last.record[rel][0]:
-                    keys[rel] = key
-                    outputs.files[rel] = atom_feed(last.site, last.urls, item)
-            else:
-                rel, key = output_path(item.url), page_key(last.shared, item.template, item.inputs)
-                if key != last.record[rel][0]:
-                    keys[rel] = key
-                    todo.append(item)
+        for job in touched.values():
+            rel, key = output_path(job.url), page_key(last.shared, job.template, job.inputs)
+            if key != last.record[rel][0]:
+                keys[rel] = key
+                todo.append(job)
         site_dir = self.root / SITE_DIR
         if todo:
             outputs.staging = new_staging(cache_dir)
@@ -211,16 +200,13 @@ class LiveSite:
         return BuildReport(len(last.sizes), report, 0.0, [], rendering=last)
 
 
-def _shown_in(rendering: Rendering) -> dict[int, list[PageJob | Feed]]:
+def _shown_in(rendering: Rendering) -> dict[int, list[PageJob]]:
     """Which pages and feeds hold each article in their keys (as depend.fingerprint walks
     inputs: in dicts, lists and tuples), by id(article)."""
-    index: dict[int, list[PageJob | Feed]] = defaultdict(list)
+    index: dict[int, list[PageJob]] = defaultdict(list)
     for job in rendering.jobs:
         for article in _articles_in(job.inputs):
             index[id(article)].append(job)
-    for feed in rendering.feeds:
-        for article in feed.entries:
-            index[id(article)].append(feed)
     return index
 
 

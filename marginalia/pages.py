@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
+import jinja2
+
 from .archive import Site, Term, YearArchive
 from .content import Article, Page
 from .theme import Urls
@@ -92,12 +94,14 @@ class PageContext(_Common):
 
 @dataclass(frozen=True)
 class PageJob:
-    """One page to render: site path ('/2024/06/x/'), template, inputs, source file.
+    """One page (or feed) to render: site path ('/2024/06/x/'), template, inputs, source
+    file.
 
     `inputs` are what the page shows, besides what every page shares (settings,
     templates): its dependency key is made from them. The template's context is `derive`
     of them, made only when the page is rendered; without `derive`, the inputs are the
     context. A derived value must be a function of the inputs and the settings alone.
+    A feed has no template: `make` writes its bytes from its inputs.
     """
 
     url: str
@@ -105,10 +109,16 @@ class PageJob:
     inputs: dict[str, Any]
     source: str
     derive: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    make: Callable[[dict[str, Any]], bytes] | None = None
 
     @property
     def context(self) -> dict[str, Any]:
         return self.derive(self.inputs) if self.derive is not None else self.inputs
+
+    def render(self, env: jinja2.Environment) -> bytes:
+        if self.make is not None:
+            return self.make(self.inputs)
+        return env.get_template(self.template).render(self.context).encode("utf-8")
 
 
 TERM_HEADINGS = {"tags": "Tags", "sources": "Sources", "authors": "Authors"}

@@ -39,7 +39,7 @@ def _render_one(
 ) -> Rendered:
     rel = output_path(job.url)
     try:
-        html = env.get_template(job.template).render(job.context).encode("utf-8")
+        html = job.render(env)
     except jinja2.TemplateError as exc:
         return Rendered(rel, problem=template_problem(root, exc).errors[0])
     if site_dir is None or staging is None:  # check: rendered to find errors, written nowhere
@@ -65,7 +65,7 @@ def render_pages(
 ) -> list[Rendered]:
     """Render every job; in forked workers when there are enough pages and cores."""
     try:
-        for name in sorted({job.template for job in jobs}):
+        for name in sorted({job.template for job in jobs if job.make is None}):
             env.get_template(name)  # compiled once here: workers inherit them
     except jinja2.TemplateError as exc:
         return [Rendered("", problem=template_problem(root, exc).errors[0])]
