@@ -12,10 +12,14 @@ writes a config.yaml with only title and base_url, and times, as subprocesses of
   a comment added, so a site-level override appears.
 
 Each timing is the median of --runs, measured with time.perf_counter() around the
-subprocess (interpreter start included). Peak memory is taken on one more cold build per
-size, not on the timed ones, so the sampler's own CPU use does not slow them: the sum of
-PSS (RSS where PSS is unavailable) over the build process and all its descendants, read
-from /proc every ~20 ms. The edited article and the override are undone after every run.
+subprocess (interpreter start included); the floor's and the cold build's CPU time
+(user + system, all processes) is shown beside them. Before the floor and each cold
+build, the page cache is written back and dropped and the corpus read again when run
+as root on Linux (settle()): runs are otherwise not comparable on a virtual machine.
+Peak memory is taken on one more cold build per size, not on the timed ones, so the
+sampler's own CPU use does not slow them: the sum of PSS (RSS where PSS is unavailable)
+over the build process and all its descendants, read from /proc every ~20 ms. The
+edited article and the override are undone after every run.
 
     python benchmarks/build_bench.py [--sizes 1000,4000,10000] [--runs 3]
                                      [--workdir DIR] [--keep] [--profile]
@@ -36,6 +40,7 @@ import io
 import os
 import platform
 import pstats
+import resource
 import shutil
 import statistics
 import subprocess
@@ -66,6 +71,29 @@ class BenchError(Exception):
 
 # --------------------------------------------------------------------------------------
 # Running things
+
+
+def settle(root: Path) -> None:
+    """Before a build from nothing: the same state of the page cache for every run.
+
+    On these virtual machines writing into a page cache that earlier runs filled costs
+    several times the system time of writing into an empty one, so cold timings drift
+    from run to run. As root on Linux: write back and drop the page cache, then read the
+    corpus again (a cold build's input is warm; its output has room). Elsewhere: nothing.
+    """
+    drop = Path("/proc/sys/vm/drop_caches")
+    if os.name != "posix" or os.geteuid() != 0 or not drop.exists():
+        return
+    os.sync()
+    drop.write_text("3\n")
+    for path in sorted(root.rglob("*.md")):
+        path.read_bytes()
+
+
+def cpu_seconds() -> float:
+    """User and system time of this process's waited-for children so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run(cmd: list[str], *, cwd: Path = REPO, sample_memory: bool = False) -> tuple[float, float]:
@@ -269,7 +297,9 @@ def add_template_override(root: Path, run_no: int) -> None:
 class Result:
     size: int
     floor: list[float] = field(default_factory=list)
+    floor_cpu: list[float] = field(default_factory=list)  # user + system, all processes
     cold: list[float] = field(default_factory=list)
+    cold_cpu: list[float] = field(default_factory=list)
     no_change: list[float] = field(default_factory=list)
     one_edit: list[float] = field(default_factory=list)
     template: list[float] = field(default_factory=list)
@@ -287,12 +317,18 @@ def measure(workdir: Path, size: int, runs: int) -> Result:
     result = Result(size)
     for i in range(runs):
         shutil.rmtree(floor_out, ignore_errors=True)
+        settle(root)
+        used = cpu_seconds()
         floor, _ = run([sys.executable, str(FLOOR), str(root / "content"), str(floor_out)])
         result.floor.append(floor)
+        result.floor_cpu.append(cpu_seconds() - used)
 
         clean_build_state(root)
+        settle(root)
+        used = cpu_seconds()
         cold, _ = build(root)
         result.cold.append(cold)
+        result.cold_cpu.append(cpu_seconds() - used)
 
         no_change, _ = build(root)
         result.no_change.append(no_change)
@@ -316,6 +352,7 @@ def measure(workdir: Path, size: int, runs: int) -> Result:
         )
 
     clean_build_state(root)
+    settle(root)
     _, result.peak_mib = build(root, sample_memory=True)
     progress(f"[{size}] cold build peak memory: {result.peak_mib:.0f} MiB")
     shutil.rmtree(floor_out, ignore_errors=True)
@@ -380,6 +417,7 @@ def table(results: list[Result], runs: int) -> str:
         "floor s",
         "cold s",
         "cold/floor",
+        "CPU floor/cold s",
         "no-change s",
         "ratio to cold",
         "one edit s",
@@ -399,6 +437,7 @@ def table(results: list[Result], runs: int) -> str:
                 f"{floor:.2f}",
                 f"{cold:.2f}",
                 f"{cold / floor:.2f}",
+                f"{statistics.median(r.floor_cpu):.1f}/{statistics.median(r.cold_cpu):.1f}",
                 f"{no_change:.2f}",
                 f"{no_change / cold:.2f}",
                 f"{one_edit:.2f}",
