@@ -2,13 +2,17 @@
 at the last build is neither read nor parsed again.
 
 Records are stored pickled as they were parsed, before the build attaches anything to
-them, together with the warnings parsing gave; files with errors are never stored.
+them, together with the warnings parsing gave; files with errors are never stored. They
+are kept in SHARDS files by a hash of their path: the cache of a large archive is about
+as large as the archive, and a build that read a few files anew rewrites only the
+shards that hold them.
 """
 
 from __future__ import annotations
 
 import os
 import pickle
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,7 +21,8 @@ from . import __version__, atomic
 from .errors import Problem, Problems
 from .workers import map_ranges
 
-RECORDS = "records.pickle"
+RECORDS = "records-{:02}.pickle"
+SHARDS = 16
 PARSE_PARALLEL_FROM = 500  # fewer files than this parse faster than a pool starts
 T = TypeVar("T")
 Parse = Callable[[Problems], T | None]
@@ -31,22 +36,36 @@ def _stat(path: str | Path) -> tuple[int, int] | None:
     return stat.st_mtime_ns, stat.st_size
 
 
+Entry = tuple[int, int, bytes, list[Problem]]  # mtime, size, pickled record, warnings
+
+
+def _shard(key: str) -> int:
+    return zlib.crc32(key.encode("utf-8", "surrogatepass")) % SHARDS
+
+
+def _by_shard(entries: dict[str, Entry]) -> list[dict[str, Entry]]:
+    shards: list[dict[str, Entry]] = [{} for _ in range(SHARDS)]
+    for key, entry in entries.items():
+        shards[_shard(key)][key] = entry
+    return shards
+
+
 class RecordCache:
     def __init__(self, cache_dir: Path | None, salt: str) -> None:
-        self.path = cache_dir / RECORDS if cache_dir is not None else None
+        self.dir = cache_dir
         self.salt = f"{__version__}|{salt}"
-        self.old: dict[str, tuple[int, int, bytes, list[Problem]]] = {}
-        self.new: dict[str, tuple[int, int, bytes, list[Problem]]] = {}
+        self.old: dict[str, Entry] = {}
+        self.new: dict[str, Entry] = {}
         self.parsed: set[str] = set()  # keys of the files read anew (not from the cache)
-        if self.path is not None:
-            stored = atomic.read_pickle(self.path)
+        for number in range(SHARDS) if cache_dir is not None else ():
+            stored = atomic.read_pickle(cache_dir / RECORDS.format(number))
             if (
                 isinstance(stored, tuple)
                 and len(stored) == 2
                 and stored[0] == self.salt
                 and isinstance(stored[1], dict)
             ):
-                self.old = stored[1]
+                self.old.update(stored[1])
 
     def get(self, path: str | Path, key: str, problems: Problems, parse: Parse[T]) -> T | None:
         """The record of the file at path: from the cache if unchanged, else parse(problems)."""
@@ -93,7 +112,7 @@ class RecordCache:
             problems.extend(found)
             if blob is not None:
                 results[index] = self.load(blob)
-                if stat is not None and self.path is not None:
+                if stat is not None and self.dir is not None:
                     self.new[items[index][0]] = (*stat, blob, found.warnings)
         return results
 
@@ -103,8 +122,14 @@ class RecordCache:
         return pickle.loads(blob)
 
     def save(self) -> None:
-        if self.path is not None and self.new != self.old:
-            atomic.write_pickle(self.path, (self.salt, self.new))
+        """Write the shards whose records changed since the cache was read."""
+        if self.dir is None or self.new == self.old:
+            return
+        before = _by_shard(self.old)
+        for number, entries in enumerate(_by_shard(self.new)):
+            if entries != before[number]:
+                atomic.write_pickle(self.dir / RECORDS.format(number), (self.salt, entries))
+        (self.dir / "records.pickle").unlink(missing_ok=True)  # the one file of 0.1.0
 
 
 def no_cache() -> RecordCache:
