@@ -154,14 +154,13 @@ class LiveSite:
         for rel, article in edited.items():
             if not refresh(site, article, found[rel], sidecars.get(rel)):
                 return None
-        report = self._render(last, list(edited.values()), cache_dir)
+        published = self._render(last, list(edited.values()), cache_dir)
         records.save()
+        seconds = time.perf_counter() - started
         warnings = sorted(set(problems.warnings))
-        report.seconds = time.perf_counter() - started
-        report.warnings = warnings
-        return report
+        return BuildReport(len(last.sizes), published, seconds, warnings, rendering=last)
 
-    def _render(self, last: Rendering, edited: list[Article], cache_dir: Path) -> BuildReport:
+    def _render(self, last: Rendering, edited: list[Article], cache_dir: Path) -> PublishReport:
         """Render and publish the pages and feeds that show the edited articles, where
         their keys changed; keep the record on disk true."""
         if self.shown_in is None:
@@ -196,8 +195,7 @@ class LiveSite:
         save_record(cache_dir, last.record)
         stamp.forget(cache_dir)  # the next `build` checks its inputs itself
         unchanged = len(last.sizes) - published.written
-        report = PublishReport(published.written, unchanged, 0, sum(last.sizes.values()))
-        return BuildReport(len(last.sizes), report, 0.0, [], rendering=last)
+        return PublishReport(published.written, unchanged, 0, sum(last.sizes.values()))
 
 
 def _shown_in(rendering: Rendering) -> dict[int, list[PageJob]]:
