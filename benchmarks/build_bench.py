@@ -460,6 +460,15 @@ def table(results: list[Result], runs: int) -> str:
 # --------------------------------------------------------------------------------------
 
 
+def open_workdir(given: Path | None, prefix: str) -> Path:
+    """The corpus cache: --workdir (made if need be, kept), else a new temporary folder."""
+    if given is None:
+        return Path(tempfile.mkdtemp(prefix=prefix))
+    workdir = given.resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    return workdir
+
+
 def parse_sizes(text: str) -> list[int]:
     try:
         sizes = [int(part) for part in text.split(",") if part.strip()]
@@ -494,11 +503,7 @@ def main() -> int:
         if not needed.is_file():
             print(f"build_bench: missing {needed}", file=sys.stderr)
             return 2
-    if args.workdir is not None:
-        workdir = args.workdir.resolve()
-        workdir.mkdir(parents=True, exist_ok=True)
-    else:
-        workdir = Path(tempfile.mkdtemp(prefix="build-bench-"))
+    workdir = open_workdir(args.workdir, "build-bench-")
     try:
         print(machine_line())
         print()

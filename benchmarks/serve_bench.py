@@ -47,7 +47,6 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -62,6 +61,7 @@ from build_bench import (
     edit_article,
     ensure_corpus,
     machine_line,
+    open_workdir,
     positive,
     progress,
     restore_pending,
@@ -439,11 +439,7 @@ def main() -> int:
     if not MAKE_CORPUS.is_file():
         print(f"serve_bench: missing {MAKE_CORPUS}", file=sys.stderr)
         return 2
-    if args.workdir is not None:
-        workdir = args.workdir.resolve()
-        workdir.mkdir(parents=True, exist_ok=True)
-    else:
-        workdir = Path(tempfile.mkdtemp(prefix="serve-bench-"))
+    workdir = open_workdir(args.workdir, "serve-bench-")
     try:
         # build_bench's line ends with how it measures memory, which this one does not
         print(machine_line().partition("; peak memory:")[0], flush=True)
