@@ -536,3 +536,28 @@ def test_leftover_temporary_files_are_pruned(site, run, name):
     write_files(out, {f"2024/06/a/{name}": b"<!doctype html><p>half"})
     built(run, root)
     assert not (out / "2024/06/a" / name).exists()
+
+
+# --- A first build: the staging folder becomes site/ ---------------------------------
+
+
+@pytest.mark.parametrize("before", ["no site/", "an empty site/", "site/ with only .git"])
+def test_a_first_build_gives_the_same_site_however_site_starts(site, tmp_path, before):
+    root = site({"content/a.md": article(), "content/b.md": article("B", "2024-06-21")})
+    if before != "no site/":
+        (root / "site").mkdir()
+    if before == "site/ with only .git":
+        write_files(root, {"site/.git/HEAD": "ref: refs/heads/gh-pages\n"})
+    report = build(root)
+    assert report.published.written == report.pages
+    assert (root / "site/.git/HEAD").is_file() == (before == "site/ with only .git")
+    shutil.rmtree(root / "site/.git", ignore_errors=True)
+    fresh = tmp_path / "fresh"
+    shutil.copytree(root, fresh, ignore=shutil.ignore_patterns("site", ".cache"))
+    build(fresh)
+    assert tree_digest(root / "site") == tree_digest(fresh / "site")
+    umask = os.umask(0)
+    os.umask(umask)
+    for folder in [root / "site", *(p for p in (root / "site").rglob("*") if p.is_dir())]:
+        assert folder.stat().st_mode & 0o777 == 0o777 & ~umask, folder  # not mkdtemp's 0700
+    assert not list((root / ".cache/marginalia").glob("staging-*"))
