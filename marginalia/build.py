@@ -23,7 +23,7 @@ from .analysis.sidecar import ANALYSES_DIR, Sidecar, sidecar_files, sidecar_item
 from .archive import Site, assemble
 from .config import Settings, load_settings
 from .content import CONTENT_DIR, Content, load_content
-from .depend import MANIFEST, Manifest, page_key, save_record, shared_key
+from .depend import MANIFEST, Manifest, job_key, save_record, shared_key, template_keys
 from .errors import InputError, Problems
 from .markdown import HtmlStore
 from .output import SITE_DIR, Outputs, PublishReport, SiteFiles, output_path, publish
@@ -31,7 +31,7 @@ from .pages import PageJob, article_pages, list_pages
 from .paths import builtin_dir
 from .records import RecordCache, no_cache
 from .render import render_pages
-from .theme import LAYOUTS_DIR, Urls, make_environment
+from .theme import LAYOUTS_DIR, ArticleItems, Urls, make_environment
 
 STATIC_DIR = "static"
 CACHE_DIR = ".cache/marginalia"  # kept between builds (and in CI by actions/cache)
@@ -94,15 +94,22 @@ class Rendering:
     env: jinja2.Environment
     urls: Urls
     shared: str  # the key of what every page shares
+    templates: dict[str, str]  # the key of each template the pages use (what it reaches)
     jobs: list[PageJob]  # the pages and the feeds
     record: dict[str, tuple[str, int]]  # path in site/ -> (key, size) of each job's output
     sizes: dict[str, int] = field(default_factory=dict)  # every output, once published
 
 
 def shared_key_of(root: Path, site: Site) -> str:
-    # static/ too: templates link its files with a hash of their bytes (static_url)
-    templates = [root / LAYOUTS_DIR, builtin_dir(LAYOUTS_DIR)]
-    return shared_key(site, templates, [root / STATIC_DIR])
+    # static/: templates link its files with a hash of their bytes (static_url)
+    return shared_key(site, [root / STATIC_DIR])
+
+
+def templates_of(env: jinja2.Environment, jobs: list[PageJob]) -> dict[str, str]:
+    """The key of each template the jobs render with (depend.template_keys); any page may
+    call article_item, which renders its partial."""
+    names = {job.template for job in jobs if job.make is None}
+    return template_keys(env, names, [ArticleItems.TEMPLATE])
 
 
 def render_site(
@@ -137,6 +144,7 @@ def render_site(
     outputs = Outputs(present=SiteFiles(site_dir) if site_dir is not None else None)
     pages: list[PageJob] = [*article_pages(site, urls), *list_pages(site, urls)]
     jobs = [*pages, *feeds.feed_jobs(site, urls)]
+    templates = templates_of(env, jobs)
     todo: list[PageJob] = []
     keys: dict[str, str] = {}
 
@@ -154,7 +162,7 @@ def render_site(
         owner = job.source or f"the {'feed' if job.make else 'page'} {job.url}"
         if not outputs.claim(rel, owner, problems):
             continue
-        if not unchanged(rel, page_key(shared, job.template, job.inputs)):
+        if not unchanged(rel, job_key(shared, templates, job)):
             todo.append(job)
     if site_dir is not None and cache_dir is not None and todo:
         outputs.staging = new_staging(cache_dir)
@@ -177,7 +185,7 @@ def render_site(
     for rel, (path, owner) in sorted(_theme_static(root).items()):
         outputs.add(rel, path, owner, problems)
     outputs.add_tree(root / STATIC_DIR, "", root, problems)
-    return outputs, Rendering(site, env, urls, shared, jobs, record)
+    return outputs, Rendering(site, env, urls, shared, templates, jobs, record)
 
 
 def new_staging(cache_dir: Path) -> Path:

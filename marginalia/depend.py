@@ -19,11 +19,14 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
+import jinja2
+from jinja2 import meta
+
 from . import __version__, atomic
 from .archive import AnalysisView, MonthArchive, Site, Term, YearArchive
 from .content import Article, Page
 from .output import SiteFiles
-from .pages import Pagination
+from .pages import PageJob, Pagination
 
 MANIFEST = "outputs.pickle"
 
@@ -88,24 +91,62 @@ def _digest(*parts: str) -> str:
     return hasher.hexdigest()
 
 
-def shared_key(site: Site, template_dirs: list[Path], asset_dirs: list[Path]) -> str:
-    """What every page depends on: version, settings, every template (by its bytes), every
-    static file (by size and modification time: images are large), standalone pages."""
+def shared_key(site: Site, asset_dirs: list[Path]) -> str:
+    """What every page depends on: version, settings, every static file (by size and
+    modification time: images are large), standalone pages. Templates: template_keys."""
     files = []
-    for base in [*template_dirs, *asset_dirs]:
+    for base in asset_dirs:
         for path in sorted(base.rglob("*")) if base.is_dir() else []:
             if path.is_file():
-                if base in template_dirs:
-                    version = hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
-                else:
-                    stat = path.stat()
-                    version = f"{stat.st_size}:{stat.st_mtime_ns}"
-                files.append(f"{base.name}/{path.relative_to(base)}:{version}")
+                stat = path.stat()
+                files.append(
+                    f"{base.name}/{path.relative_to(base)}:{stat.st_size}:{stat.st_mtime_ns}"
+                )
     return _digest(__version__, site.settings.model_dump_json(), *files, fingerprint(site.pages))
 
 
-def page_key(shared: str, template: str, inputs: dict[str, Any]) -> str:
-    return _digest(shared, template, fingerprint(inputs))
+def template_keys(env: jinja2.Environment, names: set[str], always: list[str]) -> dict[str, str]:
+    """Each named template's key: the bytes of every template it reaches (extends,
+    include, import) and of `always` (those that Python globals render, as article_item
+    does). A template that names another by a variable, or cannot be read or parsed,
+    reaches them all (and rendering reports the error)."""
+    sources: dict[str, str] = {}
+
+    def source(name: str) -> str:
+        if name not in sources:
+            sources[name] = env.loader.get_source(env, name)[0]  # type: ignore[union-attr]
+        return sources[name]
+
+    def reached(name: str) -> list[str]:
+        seen: set[str] = set()
+        todo = [name, *always]
+        try:
+            while todo:
+                current = todo.pop()
+                if current not in seen:
+                    seen.add(current)
+                    for found in meta.find_referenced_templates(env.parse(source(current))):
+                        if found is None:
+                            return env.list_templates()
+                        todo.append(found)
+        except jinja2.TemplateError:
+            return env.list_templates()
+        return sorted(seen)
+
+    def version(name: str) -> str:
+        try:
+            return hashlib.blake2b(source(name).encode(), digest_size=16).hexdigest()
+        except jinja2.TemplateError:
+            return "?"
+
+    return {name: _digest(*(f"{n}:{version(n)}" for n in reached(name))) for name in names}
+
+
+def job_key(shared: str, templates: dict[str, str], job: PageJob) -> str:
+    """A page's key: what every page shares, its templates' and its inputs' (a feed has
+    no template)."""
+    reached = "" if job.make is not None else templates[job.template]
+    return _digest(shared, reached, job.template, fingerprint(job.inputs))
 
 
 @dataclass

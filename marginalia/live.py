@@ -29,15 +29,17 @@ from .build import (
     new_staging,
     read_sources,
     shared_key_of,
+    templates_of,
 )
 from .config import load_settings
 from .content import CONTENT_DIR, PAGES_DIR, Article
-from .depend import page_key, save_record
+from .depend import job_key, save_record
 from .errors import InputError, MarginaliaError, Problems
 from .output import SITE_DIR, Outputs, PublishReport, output_path, publish
 from .pages import PageJob
 from .records import RecordCache
 from .render import render_pages
+from .theme import make_environment
 
 
 class MemoryRecords(RecordCache):
@@ -139,6 +141,9 @@ class LiveSite:
         )
         if problems.errors or shared_key_of(self.root, site) != last.shared:
             return None
+        # a fresh environment: a layouts/ folder may have appeared
+        if templates_of(make_environment(self.root, settings, {}), last.jobs) != last.templates:
+            return None
         kept = {article.path: article for article in site.articles}
         found = {article.path: article for article in content.articles}
         analysed = {article.path for article in site.articles if article.analysis is not None}
@@ -170,7 +175,7 @@ class LiveSite:
         todo: list[PageJob] = []
         outputs = Outputs()
         for job in touched.values():
-            rel, key = output_path(job.url), page_key(last.shared, job.template, job.inputs)
+            rel, key = output_path(job.url), job_key(last.shared, last.templates, job)
             if key != last.record[rel][0]:
                 keys[rel] = key
                 todo.append(job)

@@ -10,9 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import MINIMAL_CONFIG, article, tree_digest, write_files
+from conftest import MINIMAL_CONFIG, REPO, article, tree_digest, write_files
 
+from marginalia import atomic
 from marginalia.build import CACHE_DIR, build
+from marginalia.depend import MANIFEST
 
 FILES = {
     "config.yaml": MINIMAL_CONFIG + "paginate: 2\n",
@@ -196,4 +198,57 @@ def test_a_cache_that_cannot_be_read_is_ignored(tmp_path: Path) -> None:
         file.write_bytes(b"garbage")
     edit("content/2024/b.md", "Beta body.", "Beta body 2.")(root)
     build(root)
+    assert tree_digest(root / "site") == clean_build_of(root, tmp_path / "clean")
+
+
+def keys_of(root: Path) -> dict[str, str]:
+    """The dependency record of the last build: path in site/ -> its key."""
+    entries = atomic.read_pickle(root / CACHE_DIR / MANIFEST)
+    assert isinstance(entries, dict)
+    return {rel: key for rel, (key, _) in entries.items()}
+
+
+@pytest.mark.parametrize(
+    ("template", "changes"),
+    [
+        ("article.html", {"2024/01/a/index.html"}),
+        ("list.html", {"index.html", "tags/energy/index.html"}),
+        ("partials/pagination.html", {"index.html"}),
+        ("base.html", {"2024/01/a/index.html", "index.html", "tags/index.html"}),
+        ("partials/article-item.html", {"2024/01/a/index.html", "index.html"}),  # any page may
+    ],
+)
+def test_a_template_edit_changes_the_keys_of_the_pages_that_reach_it(
+    tmp_path: Path, template: str, changes: set[str]
+) -> None:
+    root = tmp_path / "live"
+    write_files(root, FILES)
+    build(root)
+    before = keys_of(root)
+    source = (REPO / "layouts" / template).read_text(encoding="utf-8")
+    write_files(root, {f"layouts/{template}": source + "{# edited #}\n"})
+    build(root)
+    after = keys_of(root)
+    changed = {rel for rel in after if after[rel] != before.get(rel)}
+    assert changes <= changed
+    unreached = {
+        "article.html": "index.html",
+        "list.html": "2024/01/a/index.html",
+        "partials/pagination.html": "tags/index.html",
+    }.get(template)
+    if unreached:
+        assert unreached not in changed, f"{unreached} does not use {template}"
+    assert "feed.xml" not in changed  # feeds use no template
+    assert tree_digest(root / "site") == clean_build_of(root, tmp_path / "clean")
+
+
+def test_a_template_that_names_another_by_a_variable_reaches_them_all(tmp_path: Path) -> None:
+    root = tmp_path / "live"
+    write_files(root, {**FILES, "layouts/page.html": '{% include "page" ~ "-part.html" %}\n'})
+    write_files(root, {"layouts/page-part.html": "{{ page.title }}\n"})
+    build(root)
+    before = keys_of(root)
+    write_files(root, {"layouts/page-part.html": "{{ page.title }}!\n"})
+    build(root)
+    assert keys_of(root)["about/index.html"] != before["about/index.html"]
     assert tree_digest(root / "site") == clean_build_of(root, tmp_path / "clean")
