@@ -101,8 +101,9 @@ class Rendering:
 
 
 def shared_key_of(root: Path, site: Site) -> str:
-    # static/: templates link its files with a hash of their bytes (static_url)
-    return shared_key(site, [root / STATIC_DIR])
+    # static files, the theme's too: templates link them with a hash of their bytes
+    layouts = [root / LAYOUTS_DIR, builtin_dir(LAYOUTS_DIR)]
+    return shared_key(site, [root / STATIC_DIR, *(folder / STATIC_DIR for folder in layouts)])
 
 
 def templates_of(env: jinja2.Environment, jobs: list[PageJob]) -> dict[str, str]:

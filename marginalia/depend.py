@@ -95,13 +95,11 @@ def shared_key(site: Site, asset_dirs: list[Path]) -> str:
     """What every page depends on: version, settings, every static file (by size and
     modification time: images are large), standalone pages. Templates: template_keys."""
     files = []
-    for base in asset_dirs:
+    for number, base in enumerate(asset_dirs):
         for path in sorted(base.rglob("*")) if base.is_dir() else []:
             if path.is_file():
                 stat = path.stat()
-                files.append(
-                    f"{base.name}/{path.relative_to(base)}:{stat.st_size}:{stat.st_mtime_ns}"
-                )
+                files.append(f"{number}/{path.relative_to(base)}:{stat.st_size}:{stat.st_mtime_ns}")
     return _digest(__version__, site.settings.model_dump_json(), *files, fingerprint(site.pages))
 
 

@@ -70,6 +70,7 @@ EDITS = [
     ),
     ("config", edit("config.yaml", "paginate: 2", "paginate: 3")),
     ("static", add("static/extra.txt", "hello\n")),
+    ("theme stylesheet", add("layouts/static/style.css", "body { color: teal; }\n")),
 ]
 
 

@@ -45,6 +45,7 @@ WHOLE_BUILDS = [
     ("template", add("layouts/article.html", '{% extends "default/article.html" %}\n')),
     ("config", edit("config.yaml", "paginate: 2", "paginate: 3")),
     ("static", add("static/extra.txt", "hello\n")),
+    ("theme stylesheet", add("layouts/static/style.css", "body { color: teal; }\n")),
 ]
 
 
