@@ -10,6 +10,7 @@ import calendar
 import hashlib
 from collections.abc import Iterable
 from dataclasses import MISSING, dataclass, field, fields
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -237,6 +238,12 @@ _PARSED_FIELDS = tuple(
 )
 
 
+def _same(a: Any, b: Any) -> bool:
+    """Equal, and for date-times in the same zone too: 16:00+00:00 and 18:00+02:00 are
+    equal instants, but pages show them (and URLs and archives use them) as written."""
+    return a == b and (not isinstance(a, datetime) or a.utcoffset() == b.utcoffset())
+
+
 def refresh(site: Site, article: Article, record: Article, sidecar: Sidecar | None) -> bool:
     """Give an assembled article what a new parse of its file found, and its sidecar, as
     assembling the site again would, provided nothing of where it stands changed
@@ -246,7 +253,7 @@ def refresh(site: Site, article: Article, record: Article, sidecar: Sidecar | No
     language = record.language or site.settings.language
     for name in PLACING_FIELDS:
         value = language if name == "language" else getattr(record, name)
-        if value != getattr(article, name):
+        if not _same(value, getattr(article, name)):
             return False
     view = article.analysis
     if (view is None) != (sidecar is None):

@@ -35,6 +35,10 @@ EDITS_APPLIED = [
 # Each a whole build: where an article stands, or what every page shares, changed.
 WHOLE_BUILDS = [
     ("date", edit("content/2024/a.md", "2024-01-05", "2022-12-31")),
+    (
+        "same instant, another zone",
+        edit("content/2024/b.md", "2024-02-05", "2024-02-04T23:00:00-01:00"),
+    ),
     ("tag", edit("content/2024/b.md", "tags: energy", "tags: [climate]")),
     ("language", edit("content/2024/c.md", "title: Gamma", "title: Gamma\nlanguage: fr")),
     ("new article", add("content/2024/f.md", "---\ntitle: Zeta\ndate: 2024-04-01\n---\nZ.\n")),
