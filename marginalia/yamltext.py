@@ -48,11 +48,16 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+# Constructors that cannot fail on a scalar's value: text is text (most of front matter)
+_CANNOT_FAIL = frozenset({"tag:yaml.org,2002:str", "tag:yaml.org,2002:null"})
+
+
 def _safe_loader(base: type) -> type:
     loader = type(f"Marginalia{base.__name__}", (base,), {})
     for tag, construct in list(base.yaml_constructors.items()):
-        if tag is not None and not inspect.isgeneratorfunction(construct):
-            loader.add_constructor(tag, _located(tag, construct))
+        if tag is None or tag in _CANNOT_FAIL or inspect.isgeneratorfunction(construct):
+            continue
+        loader.add_constructor(tag, _located(tag, construct))
     return loader
 
 
