@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__, atomic
+from .config import CONFIG_FILE
 from .errors import Problem
 from .output import SiteFiles
 
@@ -76,7 +77,7 @@ def read_inputs(root: Path, theme: Path, options: str) -> Inputs:
     _tree(str(theme), "", parts, newest)
     parts.append("[config]")
     try:
-        config = os.stat(root / "config.yaml")
+        config = os.stat(root / CONFIG_FILE)
         parts.append(f"{config.st_size}:{config.st_mtime_ns}:{config.st_ino}")
         newest[0] = max(newest[0], config.st_mtime_ns)
     except OSError:
