@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 EVENTS = "/__marginalia/events"  # Server-Sent Events: hello, reload, failed
-STATUS = "/__marginalia/status"  # JSON: epoch, builds, failures, errors, prefix
+STATUS = "/__marginalia/status"  # JSON: token, epoch, builds, failures, errors, prefix, building, listeners
 KEEPALIVE = 15.0  # seconds between SSE comments, so dead connections are noticed
 
 TYPES = {
