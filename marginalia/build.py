@@ -309,14 +309,13 @@ def build(
         )
         try:
             report = publish(site_dir, outputs)
-            sizes = outputs.sizes()
         finally:
             outputs.discard()  # after an interrupted publish, no temporary file stays behind
         assert rendering is not None  # load_and_render raised otherwise
-        rendering.sizes = sizes
+        rendering.sizes = report.sizes
         save_record(cache_dir, rendering.record)
     warnings = sorted(set(problems.warnings))
-    stamp.save(cache_dir, stamp.Stamp(inputs, sizes, len(outputs.owners), warnings))
+    stamp.save(cache_dir, stamp.Stamp(inputs, report.sizes, len(outputs.owners), warnings))
     seconds = time.perf_counter() - started
     return BuildReport(len(outputs.owners), report, seconds, warnings, rendering=rendering)
 

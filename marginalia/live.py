@@ -191,10 +191,9 @@ class LiveSite:
                 else:
                     outputs.kept[result.rel] = result.size
             published = publish(site_dir, outputs, prune=False)
-            sizes = outputs.sizes()
         finally:
             outputs.discard()
-        for rel, size in sizes.items():
+        for rel, size in published.sizes.items():
             last.record[rel] = (keys[rel], size)
             last.sizes[rel] = size
         save_record(cache_dir, last.record)

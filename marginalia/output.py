@@ -137,6 +137,7 @@ class PublishReport:
     unchanged: int
     removed: int
     total_bytes: int
+    sizes: dict[str, int] = field(default_factory=dict)  # what was published, by path
 
 
 def _same(target: Path, data: bytes | Path) -> bool:
@@ -154,32 +155,30 @@ def _same(target: Path, data: bytes | Path) -> bool:
 def publish(site_dir: Path, outputs: Outputs, *, prune: bool = True) -> PublishReport:
     """Make site_dir hold exactly `outputs`, writing only files whose bytes changed;
     without `prune`, `outputs` are some of site/'s files and the others stay."""
-    written = unchanged = total = 0
+    written = unchanged = 0
     staging = outputs.staging
     moved = staging is not None and bool(outputs.staged) and _move_whole(staging, site_dir)
     if moved:
         outputs.staging = None  # it is site/ now, with every staged page in place
     site_dir.mkdir(parents=True, exist_ok=True)
     for rel, data in outputs.files.items():
-        total += data.stat().st_size if isinstance(data, Path) else len(data)
         if _same(site_dir / rel, data):
             unchanged += 1
             continue
         payload = data.read_bytes() if isinstance(data, Path) else data
         _place(site_dir, rel, lambda target, payload=payload: atomic.write_bytes(target, payload))
         written += 1
-    for rel, (staged, size) in outputs.staged.items():
-        total += size
+    for rel, (staged, _) in outputs.staged.items():
         if not moved:
             _place(site_dir, rel, lambda target, staged=staged: _move(staged, target))
         written += 1
     unchanged += len(outputs.kept)
-    total += sum(outputs.kept.values())
     removed = 0
     if prune:
         present = outputs.present if outputs.present is not None else SiteFiles(site_dir)
         removed = _prune(site_dir, present, outputs.owners)
-    return PublishReport(written, unchanged, removed, total)
+    sizes = outputs.sizes()
+    return PublishReport(written, unchanged, removed, sum(sizes.values()), sizes)
 
 
 def _move_whole(staging: Path, site_dir: Path) -> bool:
