@@ -22,7 +22,7 @@ import openai
 import pytest
 from conftest import PYTHON, REPO, article, write_files
 from fake_openai import BatchPlan, FakeOpenAI, Fault, Reply, fake_openai  # noqa: F401
-from test_analyze import make_site, service, sidecar_of, sidecar_text, sidecars  # noqa: F401
+from test_analyze import CONFIG, make_site, service, sidecar_of, sidecar_text, sidecars  # noqa: F401
 
 from marginalia.analysis import jsonl
 
@@ -477,3 +477,23 @@ def test_import_of_a_missing_file_names_it(site, run, service, tmp_path):
     root = four(site)
     result = run("analyze", "--root", root, "--import", tmp_path / "nope.jsonl")
     assert result.status == 1 and "nope.jsonl: cannot read" in result.err
+
+
+@pytest.mark.parametrize(
+    ("prices", "per_million"),
+    [
+        ("  price_per_million_tokens: {input: 2000, output: 4000}\n", (1000, 2000)),
+        ("  batch_price_per_million_tokens: {input: 300, output: 500}\n", (300, 500)),
+    ],
+    ids=["half by default", "configured"],
+)
+def test_cost_is_estimated_at_batch_prices(site, run, service, prices, per_million):
+    root = make_site(site, {"2024/01/a1.md": article("A1", "2024-01-01")}, config=CONFIG + prices)
+    result = batch_run(run, root)
+    assert result.status == 0, result.out
+    assert "Estimated cost: input only, $" in result.out
+    service.finish_batches()
+    result = batch_run(run, root)
+    usage = sidecar_of(root, "2024/01/a1.md").usage
+    cost = (usage["input_tokens"] * per_million[0] + usage["output_tokens"] * per_million[1]) / 1e6
+    assert f"cost ${cost:.4f} at batch prices" in result.out, result.out
