@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,10 +20,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-MAKE_CORPUS = Path("/work/shared/bench/make_corpus.py")
-sys.path.insert(0, str(REPO / "tests"))
+sys.path[:0] = [str(REPO / "tests"), str(REPO / "benchmarks")]
 
-from fake_openai import FakeOpenAI  # noqa: E402 - after the path is set
+from analyze_bench import make_site  # noqa: E402 - after the path is set
+from fake_openai import FakeOpenAI  # noqa: E402
 
 CONFIG = """\
 title: Batch benchmark
@@ -33,17 +32,6 @@ analysis:
   model: gpt-4o-mini
   price_per_million_tokens: {input: 0.15, output: 0.6}
 """
-
-
-def make_site(folder: Path, articles: int) -> Path:
-    subprocess.run(
-        [sys.executable, str(MAKE_CORPUS), str(folder), str(articles)],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    shutil.rmtree(folder / "analyses", ignore_errors=True)
-    (folder / "config.yaml").write_text(CONFIG, encoding="utf-8")
-    return folder
 
 
 def run_batch(root: Path, fake: FakeOpenAI) -> tuple[float, int, str]:
@@ -77,6 +65,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="batch-bench-") as tmp, FakeOpenAI() as fake:
         root = make_site(Path(tmp) / "site", args.articles)
+        (root / "config.yaml").write_text(CONFIG, encoding="utf-8")  # with prices
         print(f"{args.articles} articles; wall times include the interpreter's start.")
         wall, requests, out = run_batch(root, fake)
         uploaded = sum(f["object"]["bytes"] for f in fake.files.values())

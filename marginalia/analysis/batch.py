@@ -37,7 +37,16 @@ from .client import (
     request_body,
 )
 from .plan import PlanItem, State
-from .run import AnalyzeOptions, Failure, Job, endpoint_for, prepare, save_answer, select
+from .run import (
+    AnalyzeOptions,
+    Failure,
+    Job,
+    base_url_for,
+    endpoint_for,
+    prepare,
+    save_answer,
+    select,
+)
 from .tokens import token_counter
 
 SITE_KEY = "marginalia_site"  # batch metadata: which site sent it
@@ -314,7 +323,7 @@ def run_batch(root: Path, options: AnalyzeOptions, cancel: bool = False) -> Batc
 def export(root: Path, options: AnalyzeOptions, target: Path) -> int:
     """Write the requests `analyze` would make as a batch input file; how many."""
     job = prepare(root, options)
-    base_url = job.settings.analysis.base_url
+    base_url = base_url_for(job.settings.analysis)
     atomic.write_bytes(target, b"".join(request_lines(job, job.todo, base_url)))
     return len(job.todo)
 

@@ -82,9 +82,14 @@ class MissingKey(MarginaliaError):
     """No OPENAI_API_KEY for a service that needs one."""
 
 
+def base_url_for(analysis: AnalysisSettings) -> str | None:
+    """The OpenAI-compatible server named by config or OPENAI_BASE_URL; None: OpenAI."""
+    return analysis.base_url or os.environ.get("OPENAI_BASE_URL") or None
+
+
 def endpoint_for(analysis: AnalysisSettings) -> Endpoint:
     """Where to send requests; OpenAI itself needs OPENAI_API_KEY, a local server may not."""
-    base_url = analysis.base_url or os.environ.get("OPENAI_BASE_URL") or None
+    base_url = base_url_for(analysis)
     key = os.environ.get("OPENAI_API_KEY", "").strip()
     if not key:
         if base_url is None:
