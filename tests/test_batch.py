@@ -497,3 +497,26 @@ def test_cost_is_estimated_at_batch_prices(site, run, service, prices, per_milli
     usage = sidecar_of(root, "2024/01/a1.md").usage
     cost = (usage["input_tokens"] * per_million[0] + usage["output_tokens"] * per_million[1]) / 1e6
     assert f"cost ${cost:.4f} at batch prices" in result.out, result.out
+
+
+def test_a_provider_that_keeps_input_files_to_itself(site, run, service):
+    """Without the local record and the input file, a pending batch stops sending (lest an
+    article be paid twice); a finished one is collected from its results alone."""
+    root = four(site)
+    assert batch_run(run, root).status == 0
+    input_file = service.batches[newest(service)]["input_file_id"]
+    service.faults.append(Fault("GET", rf"/v1/files/{input_file}/content", "status", 403))
+    shutil.rmtree(root / ".cache")
+    write_files(root, {"content/2024/05/a5.md": article("A5", "2024-05-01")})
+    result = batch_run(run, root)
+    assert result.status == 1
+    assert "does not give the requests of pending batch(es) batch_fake000001" in result.out
+    assert len(service.batches) == 1  # a5 waits: nothing sent
+
+    service.finish_batches()
+    result = batch_run(run, root)
+    assert result.status == 0, result.out
+    assert "Written 4" in result.out and sidecars(root) == ALL
+    assert sent_paths(service, newest(service)) == ["2024/05/a5.md"]
+    result = batch_run(run, root)  # its results again: all older than the sidecars
+    assert result.status == 0 and "Written" not in result.out, result.out

@@ -144,15 +144,20 @@ def _remember(root: Path, batch_id: str, ids: list[str]) -> None:
     atomic.write_bytes(_record_path(root, batch_id), json.dumps(ids).encode())
 
 
-def sent_ids(client: openai.OpenAI, root: Path, batch: Batch) -> list[str]:
-    """The custom_ids a batch was sent: from the local record, else its input file."""
+def sent_ids(client: openai.OpenAI, root: Path, batch: Batch) -> list[str] | None:
+    """The custom_ids a batch was sent: from the local record, else its input file; None
+    when the provider will not give the file (gone, or not to be downloaded)."""
     try:
         ids = json.loads(_record_path(root, batch.id).read_bytes())
         if isinstance(ids, list) and all(isinstance(i, str) for i in ids):
             return ids
     except (OSError, ValueError):
         pass
-    ids = jsonl.custom_ids(client.files.content(batch.input_file_id).content)
+    try:
+        data = client.files.content(batch.input_file_id).content
+    except (openai.NotFoundError, openai.PermissionDeniedError, openai.BadRequestError):
+        return None
+    ids = jsonl.custom_ids(data)
     _remember(root, batch.id, ids)
     return ids
 
@@ -170,8 +175,6 @@ def _still_wanted(item: PlanItem, batch: Batch) -> bool:
         return True
     if sidecar.locked:
         return False
-    if item.state is State.STALE:
-        return True
     return sidecar.created is None or sidecar.created.timestamp() < batch.created_at
 
 
@@ -187,7 +190,7 @@ def collect(
     client: openai.OpenAI,
     root: Path,
     batch: Batch,
-    ids: list[str],
+    ids: list[str] | None,
     superseded: set[str],
     items: dict[str, PlanItem],
     report: BatchReport,
@@ -195,27 +198,31 @@ def collect(
     """Write what a finished batch brought that is still wanted; report the rest.
 
     Wanted: not sent again since (or pending), and no analysis written since it was sent.
+    Without the batch's custom_ids (ids None), its results say what it held.
     """
-    wanted = set()
-    for custom_id in ids:
+
+    def wanted(custom_id: str | None) -> bool:
         key = jsonl.RequestKey.parse(custom_id)
         item = items.get(key.path) if key else None
-        if item and custom_id not in superseded and _still_wanted(item, batch):
-            wanted.add(custom_id)
-    if not wanted:
+        return bool(item) and custom_id not in superseded and _still_wanted(item, batch)
+
+    if ids is not None and not any(map(wanted, ids)):
         return  # collected before, or overtaken: nothing to say
-    report.collected.append(batch)
     if batch.status == "failed":
-        reason = f"the batch failed: {_batch_errors(batch)}; its articles are sent again"
-        report.failures.append(Failure(f"batch {batch.id}", reason))
+        if ids is not None:
+            reason = f"the batch failed: {_batch_errors(batch)}; its articles are sent again"
+            report.collected.append(batch)
+            report.failures.append(Failure(f"batch {batch.id}", reason))
         return
     data = b"".join(
         client.files.content(file_id).content.rstrip(b"\n") + b"\n"
         for file_id in (batch.output_file_id, batch.error_file_id)
         if file_id
     )  # every file is downloaded before a sidecar is written
-    results = [r for r in jsonl.read_results(data) if r.custom_id in wanted and not r.unanswered]
-    apply_results(root, results, items, report.job, report, f"batch {batch.id}")
+    results = [r for r in jsonl.read_results(data) if wanted(r.custom_id) and not r.unanswered]
+    if ids is not None or results:
+        report.collected.append(batch)
+        apply_results(root, results, items, report.job, report, f"batch {batch.id}")
 
 
 def _upload(client: openai.OpenAI, root: Path, lines: list[bytes], part: str, job: Job) -> Batch:
@@ -297,16 +304,25 @@ def run_batch(root: Path, options: AnalyzeOptions, cancel: bool = False) -> Batc
             ]
             return report
         ids = {b.id: sent_ids(client, root, b) for b in batches}
-        busy = {custom_id for b in pending for custom_id in ids[b.id]}
+        busy = {custom_id for b in pending for custom_id in ids[b.id] or ()}
         sent_later: set[str] = set()  # a request sent again later is that batch's business
         superseded = {}
         for batch in reversed(batches):
             superseded[batch.id] = busy | sent_later
-            sent_later.update(ids[batch.id])
+            sent_later.update(ids[batch.id] or ())
         for batch in batches:
             if batch.status not in PENDING:
                 collect(client, root, batch, ids[batch.id], superseded[batch.id], items, report)
         report.pending = pending
+        unknown = [b.id for b in pending if ids[b.id] is None]
+        if unknown:
+            report.stopped = (
+                f"the provider does not give the requests of pending batch(es) "
+                f"{', '.join(unknown)}, so nothing was sent (an article might be sent twice). "
+                f"The clone that sent them keeps them in {RECORDS_DIR}/; or cancel them with "
+                "analyze --batch --cancel"
+            )
+            return report
         todo = _to_send(job, options, root, busy, report)
         if todo:
             _send(client, root, job, todo, endpoint, report)
