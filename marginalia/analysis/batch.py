@@ -98,10 +98,12 @@ def apply_results(
     job: Job,
     report: BatchReport,
     source: str,
+    numbered: bool = True,
 ) -> None:
-    """Write a sidecar for each usable result; report every other one with its reason."""
+    """Write a sidecar for each usable result; report every other one with its reason
+    (and its line in `source`, when numbered)."""
     for result in results:
-        where = f"{source}:{result.line}"
+        where = f"{source}:{result.line}" if numbered else source
         key = jsonl.RequestKey.parse(result.custom_id)
         item = items.get(key.path) if key else None
         if item is None:
@@ -222,7 +224,8 @@ def collect(
     results = [r for r in jsonl.read_results(data) if wanted(r.custom_id) and not r.unanswered]
     if ids is not None or results:
         report.collected.append(batch)
-        apply_results(root, results, items, report.job, report, f"batch {batch.id}")
+        source = f"batch {batch.id}"
+        apply_results(root, results, items, report.job, report, source, numbered=False)
 
 
 def _upload(client: openai.OpenAI, root: Path, lines: list[bytes], part: str, job: Job) -> Batch:
@@ -360,6 +363,10 @@ def import_results(root: Path, source: Path) -> BatchReport:
 # -- the summary --------------------------------------------------------------------------
 
 
+def _size(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.1f} KB"
+
+
 def _age(created_at: int) -> str:
     seconds = max(0, int(time.time()) - created_at)
     if seconds < 3600:
@@ -404,7 +411,7 @@ def describe(report: BatchReport) -> str:
         estimate = report.cost(report.sent_input_tokens, report.sent_output_tokens)
         bound = "at most " if report.sent_output_tokens else "input only, "
         lines.append(
-            f"Sent {requests} requests in {len(report.sent)} batch(es), {size / 1e6:.1f} MB: {ids}."
+            f"Sent {requests} requests in {len(report.sent)} batch(es), {_size(size)}: {ids}."
         )
         lines.append(
             f"Estimated cost: {bound}${estimate:.4f} at batch prices "
