@@ -10,9 +10,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
-from .errors import MarginaliaError, Problem
+from .errors import MarginaliaError, Problem, UsageError
+
+if TYPE_CHECKING:
+    from .analysis.run import AnalyzeOptions
 
 
 def _print_problems(errors: Sequence[Problem], warnings: Sequence[Problem]) -> None:
@@ -107,9 +111,42 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _analyze_batch(args: argparse.Namespace, options: AnalyzeOptions) -> int:
+    """--batch [--cancel], --export, --import: analyses through batch files."""
+    from .analysis import batch
+
+    modes = [name for name in ("batch", "export", "import_") if getattr(args, name)]
+    clashes = [
+        flag
+        for flag, used in (("--dry-run", args.dry_run), ("--concurrency", args.concurrency))
+        if used
+    ]
+    if len(modes) > 1 or clashes:
+        raise UsageError(
+            "use one of --batch, --export, --import, without --dry-run or --concurrency"
+        )
+    if args.import_:
+        if args.paths or args.force or args.limit or args.model:
+            raise UsageError("--import takes no PATH, --force, --limit or --model")
+        report = batch.import_results(args.root, args.import_)
+    elif args.export:
+        count = batch.export(args.root, options, args.export)
+        print(
+            f"Wrote {count} requests to {args.export}. Run them with any OpenAI-compatible "
+            "batch engine, then: analyze --import OUTPUT.jsonl"
+        )
+        return 0
+    else:
+        report = batch.run_batch(args.root, options, cancel=args.cancel)
+    print(batch.describe(report))
+    return 0 if report.ok else 1
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     from .analysis.run import AnalyzeOptions, analyze, describe_plan, describe_run
 
+    if args.cancel and not args.batch:
+        raise UsageError("--cancel goes with --batch: analyze --batch --cancel")
     options = AnalyzeOptions(
         paths=args.paths,
         force=args.force,
@@ -118,6 +155,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         concurrency=args.concurrency,
         dry_run=args.dry_run,
     )
+    if args.batch or args.export or args.import_:
+        return _analyze_batch(args, options)
     report = analyze(args.root, options)
     if args.dry_run:
         print(describe_plan(report))
@@ -210,6 +249,24 @@ def make_parser() -> argparse.ArgumentParser:
     )
     analyze.add_argument(
         "--concurrency", type=_positive, metavar="N", help="requests in flight at once"
+    )
+    analyze.add_argument(
+        "--batch",
+        action="store_true",
+        help="collect finished batch jobs, send what is left as new ones (half the price)",
+    )
+    analyze.add_argument(
+        "--cancel", action="store_true", help="with --batch: cancel this site's pending batches"
+    )
+    analyze.add_argument(
+        "--export", type=Path, metavar="FILE.jsonl", help="write the requests as a batch file"
+    )
+    analyze.add_argument(
+        "--import",
+        dest="import_",
+        type=Path,
+        metavar="FILE.jsonl",
+        help="write sidecars from a batch engine's output file",
     )
     analyze.set_defaults(handler=cmd_analyze)
 

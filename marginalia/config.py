@@ -50,6 +50,15 @@ class AnalysisSettings(_Strict):
     max_retries: Annotated[int, Field(ge=0, le=20)] = 5
     timeout: Annotated[float, Field(gt=0)] = 120.0
     price_per_million_tokens: Prices = Prices()
+    batch_price_per_million_tokens: Prices | None = None
+    """Prices of batch jobs (analyze --batch); unset: half of price_per_million_tokens."""
+
+    @property
+    def batch_prices(self) -> Prices:
+        if self.batch_price_per_million_tokens is not None:
+            return self.batch_price_per_million_tokens
+        full = self.price_per_million_tokens
+        return Prices(input=full.input / 2, output=full.output / 2)
 
     @field_validator("base_url")
     @classmethod

@@ -5,7 +5,8 @@ port, served from a daemon thread), so the real ``openai`` client talks to it ov
 a socket exactly as it would talk to a provider: its own retries, timeouts and
 response parsing all run.
 
-Only ``POST /v1/chat/completions`` (non-streaming) is implemented.
+``POST /v1/chat/completions`` (non-streaming) is implemented, and the Batch API's
+files and batches (see "Batches" below).
 
 Usage::
 
@@ -21,14 +22,27 @@ is empty it asks ``responder(request_json)`` (if set; returning ``None`` means
 "default"); otherwise it answers with the default reply: content
 ``"### What is reported\\nAnalysis of: <first 60 chars of the last user message>"``,
 the request's model echoed back, ``finish_reason="stop"`` and estimated usage.
+
+Batches: ``POST /v1/files`` (multipart upload), ``GET /v1/files/{id}`` and
+``/v1/files/{id}/content``; ``POST /v1/batches`` (create, with metadata), ``GET
+/v1/batches/{id}``, ``GET /v1/batches?limit=&after=`` (newest first, paged) and ``POST
+/v1/batches/{id}/cancel``. A new batch is ``validating`` until the test calls
+``finish_batches()``, which ends each unfinished batch as the next ``BatchPlan`` says
+(``plan_batches``; by default: completed): every request line it answers takes the next
+``Reply`` like a direct call (a non-2xx ``Reply`` becomes a line of the error file),
+then output and error files are written in OpenAI's batch output format. A batch whose
+input file is not valid batch JSONL fails validation by itself. ``faults`` inject a
+failure on matching files/batches requests: ``Fault("POST", "/v1/batches", "hang")``.
 """
 
 from __future__ import annotations
 
 import collections
 import contextlib
+import email.parser
 import itertools
 import json
+import re
 import socket
 import threading
 import time
@@ -41,7 +55,9 @@ import pytest
 
 __all__ = [
     "AUTO",
+    "BatchPlan",
     "FakeOpenAI",
+    "Fault",
     "RecordedRequest",
     "Reply",
     "default_content",
@@ -123,6 +139,40 @@ class Reply:
 
 
 @dataclass(frozen=True)
+class BatchPlan:
+    """How one batch ends when ``finish_batches()`` runs it.
+
+    status    "completed" (default), "expired" (answers ``answered`` of the requests
+              first; the rest go to the error file as ``batch_expired``) or "failed"
+              (validation failed: ``errors``, no files).
+    answered  share of the requests answered, for "expired".
+    errors    validation error messages, for "failed".
+    """
+
+    status: str = "completed"
+    answered: float = 1.0
+    errors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A failure on the files/batches requests whose method and path match.
+
+    path   a regular expression matched against the whole path (no query).
+    kind   "hang" (until the server stops), "cut" (the body is cut off halfway:
+           a network drop mid-download) or "status" (an error ``status``).
+    times  how many matching requests it spoils (None: all).
+    """
+
+    method: str
+    path: str
+    kind: str = "hang"
+    status: int = 500
+    message: str | None = None
+    times: int | None = None
+
+
+@dataclass(frozen=True)
 class RecordedRequest:
     """One request as the server received it."""
 
@@ -173,6 +223,16 @@ class FakeOpenAI:
         self._max_in_flight = 0
         self._ids = itertools.count(1)
         self._stopping = threading.Event()
+        #: uploaded files: id -> {"object": file object, "data": bytes}
+        self.files: dict[str, dict[str, Any]] = {}
+        #: batches by id (the batch objects as served)
+        self.batches: dict[str, dict[str, Any]] = {}
+        #: injected failures on files/batches requests
+        self.faults: list[Fault] = []
+        self._plans: collections.deque[BatchPlan] = collections.deque()
+        self._batch_plan: dict[str, BatchPlan] = {}
+        self._file_ids = itertools.count(1)
+        self._batch_ids = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -268,6 +328,161 @@ class FakeOpenAI:
         with self._lock:
             return self._max_in_flight
 
+    # -- batches -------------------------------------------------------------
+
+    def plan_batches(self, *plans: BatchPlan) -> None:
+        """Script how the next created batches end, in order (default: completed)."""
+        with self._lock:
+            self._plans.extend(plans)
+
+    def requests_to(self, method: str, pattern: str) -> list[RecordedRequest]:
+        """The requests with this method whose path (without query) matches pattern."""
+        return [
+            r
+            for r in self.requests
+            if r.method == method and re.fullmatch(pattern, r.path.split("?")[0])
+        ]
+
+    def file_lines(self, file_id: str) -> list[dict[str, Any]]:
+        """The JSON lines of a stored file."""
+        return [json.loads(line) for line in self.files[file_id]["data"].splitlines() if line]
+
+    def finish_batches(self) -> list[str]:
+        """End every unfinished batch as planned; the ids of those it ended."""
+        ended = []
+        for batch_id, batch in list(self.batches.items()):
+            if batch["status"] in ("completed", "expired", "failed", "cancelled"):
+                continue
+            ended.append(batch_id)
+            now = int(time.time())
+            if batch["status"] == "cancelling":
+                self._set(batch_id, status="cancelled", cancelled_at=now)
+                continue
+            plan = self._batch_plan[batch_id]
+            if plan.status == "failed":
+                self._fail(batch_id, list(plan.errors))
+                continue
+            lines = self.file_lines(batch["input_file_id"])
+            answered = round(len(lines) * plan.answered) if plan.status == "expired" else len(lines)
+            output: list[dict[str, Any]] = []
+            errors: list[dict[str, Any]] = []
+            for number, line in enumerate(lines):
+                if number >= answered:
+                    errors.append(_result_line(line["custom_id"], None, _EXPIRED))
+                    continue
+                reply = self._next_reply(line["body"])
+                if reply.status >= 300 or reply.drop:
+                    status = reply.status if reply.status >= 300 else 500
+                    body = error_body(status, reply.error_message)
+                    errors.append(_result_line(line["custom_id"], (status, body), None))
+                else:
+                    body = self._completion(line["body"], reply)
+                    output.append(_result_line(line["custom_id"], (200, body), None))
+            files = {
+                key: self._store(f"{batch_id}_{key}.jsonl", "batch_output", _jsonl(part))
+                for key, part in (("output_file_id", output), ("error_file_id", errors))
+                if part
+            }
+            counts = {
+                "total": len(lines),
+                "completed": len(output),
+                "failed": len(errors) - (len(lines) - answered),
+            }
+            end = {"completed_at": now} if plan.status == "completed" else {"expired_at": now}
+            self._set(batch_id, status=plan.status, request_counts=counts, **files, **end)
+        return ended
+
+    def _store(self, filename: str, purpose: str, data: bytes) -> str:
+        with self._lock:
+            file_id = f"file-fake{next(self._file_ids):06d}"
+            self.files[file_id] = {
+                "object": {
+                    "id": file_id,
+                    "object": "file",
+                    "bytes": len(data),
+                    "created_at": int(time.time()),
+                    "filename": filename,
+                    "purpose": purpose,
+                    "status": "processed",
+                },
+                "data": data,
+            }
+        return file_id
+
+    def _set(self, batch_id: str, **changes: Any) -> None:
+        with self._lock:
+            self.batches[batch_id] = {**self.batches[batch_id], **changes}
+
+    def _fail(self, batch_id: str, messages: list[str]) -> None:
+        errors = {
+            "object": "list",
+            "data": [
+                {"code": "invalid_request", "message": m, "param": None, "line": None}
+                for m in messages
+            ],
+        }
+        self._set(batch_id, status="failed", errors=errors, failed_at=int(time.time()))
+
+    def _create_batch(self, request: Any) -> tuple[int, Any]:
+        if not isinstance(request, dict) or request.get("input_file_id") not in self.files:
+            return 400, error_body(400, "input_file_id: no such file.")
+        if request.get("endpoint") != CHAT_COMPLETIONS_PATH:
+            return 400, error_body(400, "endpoint: only /v1/chat/completions is supported.")
+        lines = self.files[request["input_file_id"]]["data"].splitlines()
+        with self._lock:
+            batch_id = f"batch_fake{next(self._batch_ids):06d}"
+            self._batch_plan[batch_id] = self._plans.popleft() if self._plans else BatchPlan()
+            now = int(time.time())
+            self.batches[batch_id] = {
+                "id": batch_id,
+                "object": "batch",
+                "endpoint": request["endpoint"],
+                "errors": None,
+                "input_file_id": request["input_file_id"],
+                "completion_window": request.get("completion_window", "24h"),
+                "status": "validating",
+                "output_file_id": None,
+                "error_file_id": None,
+                "created_at": now,
+                "expires_at": now + 86400,
+                "request_counts": {"total": len(lines), "completed": 0, "failed": 0},
+                "metadata": request.get("metadata"),
+            }
+        problems = _invalid_lines(self.files[request["input_file_id"]]["data"])
+        if problems:
+            self._fail(batch_id, problems)
+        return 200, self.batches[batch_id]
+
+    def _list_batches(self, query: str) -> dict[str, Any]:
+        params = dict(p.partition("=")[::2] for p in query.split("&") if p)
+        with self._lock:
+            newest_first = sorted(self.batches.values(), key=lambda b: b["id"], reverse=True)
+        if params.get("after"):
+            ids = [b["id"] for b in newest_first]
+            start = ids.index(params["after"]) + 1 if params["after"] in ids else len(ids)
+            newest_first = newest_first[start:]
+        limit = int(params.get("limit") or 20)
+        page = newest_first[:limit]
+        return {
+            "object": "list",
+            "data": page,
+            "first_id": page[0]["id"] if page else None,
+            "last_id": page[-1]["id"] if page else None,
+            "has_more": len(newest_first) > limit,
+        }
+
+    def _fault_for(self, method: str, path: str) -> Fault | None:
+        with self._lock:
+            for index, fault in enumerate(self.faults):
+                if fault.method == method and re.fullmatch(fault.path, path):
+                    if fault.times is not None:
+                        left = fault.times - 1
+                        self.faults[index] = Fault(**{**fault.__dict__, "times": left})
+                        if left <= 0:
+                            del self.faults[index]
+                    return fault
+        return None
+
     # -- internals (called from handler threads) ----------------------------
 
     def _enter(self, request: RecordedRequest) -> None:
@@ -354,6 +569,64 @@ def error_body(status: int, message: str | None = None) -> dict[str, Any]:
     }
 
 
+_EXPIRED = {
+    "code": "batch_expired",
+    "message": "This request could not be executed before the completion window expired.",
+}
+
+
+def _result_line(
+    custom_id: str, response: tuple[int, Any] | None, error: dict[str, Any] | None
+) -> dict[str, Any]:
+    """A line of a batch output or error file, in OpenAI's (and vLLM's) format."""
+    line_id = f"batch_req_{abs(hash(custom_id)):x}"
+    return {
+        "id": line_id,
+        "custom_id": custom_id,
+        "response": None
+        if response is None
+        else {"status_code": response[0], "request_id": f"req_{line_id}", "body": response[1]},
+        "error": error,
+    }
+
+
+def _jsonl(lines: list[dict[str, Any]]) -> bytes:
+    return b"".join(json.dumps(line).encode() + b"\n" for line in lines)
+
+
+def _invalid_lines(data: bytes) -> list[str]:
+    """What validation of a batch input file finds wrong (OpenAI checks the same)."""
+    problems = []
+    seen: set[str] = set()
+    for number, raw in enumerate(data.splitlines(), start=1):
+        try:
+            line = json.loads(raw)
+        except ValueError:
+            problems.append(f"line {number}: not valid JSON")
+            continue
+        if not isinstance(line, dict) or not isinstance(line.get("body"), dict):
+            problems.append(f"line {number}: no request body")
+        elif line.get("method") != "POST" or line.get("url") != CHAT_COMPLETIONS_PATH:
+            problems.append(f"line {number}: method and url must be POST {CHAT_COMPLETIONS_PATH}")
+        elif line.get("custom_id") in seen or not isinstance(line.get("custom_id"), str):
+            problems.append(f"line {number}: custom_id missing or not unique")
+        else:
+            seen.add(line["custom_id"])
+    return problems if problems or seen else ["the file has no requests"]
+
+
+def _multipart(content_type: str, body: bytes) -> dict[str, tuple[str | None, bytes]]:
+    """The parts of a multipart/form-data body: name -> (filename, bytes)."""
+    message = email.parser.BytesParser().parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + body
+    )
+    parts = {}
+    for part in message.get_payload() if message.is_multipart() else []:
+        name = part.get_param("name", header="content-disposition")
+        parts[name] = (part.get_filename(), part.get_payload(decode=True) or b"")
+    return parts
+
+
 def _last_user_text(request_json: Any) -> str:
     if not isinstance(request_json, dict):
         return ""
@@ -389,7 +662,7 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
-        self._not_found()
+        self.do_POST()
 
     def do_POST(self) -> None:
         fake = self.server.fake
@@ -416,13 +689,14 @@ class _Handler(BaseHTTPRequestHandler):
             fake._leave()
 
     def _answer(self, fake: FakeOpenAI, record: RecordedRequest) -> None:
-        if self.path.split("?")[0] != CHAT_COMPLETIONS_PATH:
-            self._not_found()
-            return
+        path = self.path.split("?")[0]
         if fake.api_key is not None and (
             record.headers.get("authorization") != f"Bearer {fake.api_key}"
         ):
             self._send_json(401, error_body(401, "Incorrect API key provided."))
+            return
+        if path != CHAT_COMPLETIONS_PATH or self.command != "POST":
+            self._batch_api(fake, record, path)
             return
         if not isinstance(record.json, dict):
             self._send_json(400, error_body(400, "The request body is not valid JSON."))
@@ -453,9 +727,59 @@ class _Handler(BaseHTTPRequestHandler):
             body = fake._completion(record.json, reply)
             self._send_json(reply.status, body, reply.content_type, headers)
 
-    def _not_found(self) -> None:
-        message = f"Unknown request URL: {self.command} {self.path}."
-        self._send_json(404, error_body(404, message))
+    def _batch_api(self, fake: FakeOpenAI, record: RecordedRequest, path: str) -> None:
+        fault = fake._fault_for(self.command, path)
+        if fault is not None and fault.kind == "hang":
+            fake._sleep(3600)
+            return self._drop()
+        if fault is not None and fault.kind == "status":
+            return self._send_json(fault.status, error_body(fault.status, fault.message))
+        status, payload = self._batch_route(fake, record, path)
+        if isinstance(payload, bytes):
+            if fault is not None and fault.kind == "cut":
+                return self._cut(payload)
+            return self._send(status, payload, "application/octet-stream", {})
+        self._send_json(status, payload)
+
+    def _batch_route(self, fake: FakeOpenAI, record: RecordedRequest, path: str) -> tuple[int, Any]:
+        method = self.command
+        file_match = re.fullmatch(r"/v1/files/([\w-]+)(/content)?", path)
+        batch_match = re.fullmatch(r"/v1/batches/([\w-]+)(/cancel)?", path)
+        if method == "POST" and path == "/v1/files":
+            parts = _multipart(record.headers.get("content-type", ""), record.body)
+            filename, data = parts.get("file", (None, b""))
+            purpose = parts.get("purpose", (None, b""))[1].decode()
+            if not filename or purpose != "batch":
+                return 400, error_body(400, "Expected a file and purpose=batch.")
+            file_id = fake._store(filename, purpose, data)
+            return 200, fake.files[file_id]["object"]
+        if method == "GET" and file_match and file_match.group(1) in fake.files:
+            stored = fake.files[file_match.group(1)]
+            return 200, stored["data"] if file_match.group(2) else stored["object"]
+        if method == "POST" and path == "/v1/batches":
+            return fake._create_batch(record.json)
+        if method == "GET" and path == "/v1/batches":
+            return 200, fake._list_batches(self.path.partition("?")[2])
+        if batch_match and batch_match.group(1) in fake.batches:
+            batch_id = batch_match.group(1)
+            if method == "POST" and batch_match.group(2):
+                if fake.batches[batch_id]["status"] in ("validating", "in_progress", "finalizing"):
+                    fake._set(batch_id, status="cancelling", cancelling_at=int(time.time()))
+                return 200, fake.batches[batch_id]
+            if method == "GET" and not batch_match.group(2):
+                return 200, fake.batches[batch_id]
+        message = f"Unknown request URL: {method} {self.path}."
+        return 404, error_body(404, message)
+
+    def _cut(self, data: bytes) -> None:
+        """Announce the whole body, send half of it, then close: a drop mid-download."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data[: len(data) // 2])
+        self.wfile.flush()
+        self._drop()
 
     def _drop(self) -> None:
         """Close the connection without a response."""

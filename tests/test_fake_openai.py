@@ -386,3 +386,30 @@ def test_api_key_check_and_unknown_paths() -> None:
 def test_streaming_is_refused_clearly(fake_openai: FakeOpenAI) -> None:
     with sync_client(fake_openai) as client, pytest.raises(openai.BadRequestError, match="stream"):
         ask(client, stream=True)
+
+
+def test_batches_list_pages_newest_first_and_files_round_trip(fake_openai: FakeOpenAI) -> None:
+    client = sync_client(fake_openai)
+    line = {"custom_id": "a", "method": "POST", "url": "/v1/chat/completions", "body": {}}
+    data = json.dumps(line).encode() + b"\n"
+    uploaded = client.files.create(file=("in.jsonl", data), purpose="batch")
+    assert client.files.content(uploaded.id).content == data
+    created = [
+        client.batches.create(
+            input_file_id=uploaded.id,
+            endpoint="/v1/chat/completions",
+            completion_window="24h",
+            metadata={"n": str(n)},
+        ).id
+        for n in range(3)
+    ]
+    assert [b.id for b in client.batches.list(limit=2)] == created[::-1]  # both pages
+    assert client.batches.cancel(created[0]).status == "cancelling"
+    fake_openai.finish_batches()
+    done = client.batches.retrieve(created[1])
+    assert done.status == "completed" and done.request_counts.completed == 1
+    [result] = [
+        json.loads(x) for x in client.files.content(done.output_file_id).content.splitlines()
+    ]
+    assert result["custom_id"] == "a" and result["response"]["status_code"] == 200
+    assert client.batches.retrieve(created[0]).status == "cancelled"

@@ -176,8 +176,8 @@ def test_pages_workflow_builds_with_the_pages_url_and_deploys_one_at_a_time() ->
 def test_analyze_workflow_opens_a_pull_request_and_never_shows_the_key() -> None:
     flow = load_workflow(ANALYZE)
     inputs = flow["on"]["workflow_dispatch"]["inputs"]
-    assert set(inputs) == {"limit", "force"}
-    assert inputs["force"]["type"] == "boolean"
+    assert set(inputs) == {"limit", "force", "batch"}
+    assert inputs["force"]["type"] == inputs["batch"]["type"] == "boolean"
     assert flow["on"]["schedule"][0]["cron"].count(" ") == 4
     assert flow["permissions"] == {"contents": "write", "pull-requests": "write"}
     assert uses(flow) == [
@@ -258,6 +258,23 @@ def test_without_a_key_or_base_url_the_analyze_workflow_says_so_and_succeeds(
     # every later step waits on that answer
     later = load_workflow(ANALYZE)["jobs"]["analyze"]["steps"][1:]
     assert all(s["if"] == "steps.service.outputs.ready == 'true'" for s in later)
+
+
+def test_analyze_step_in_batch_mode_sends_then_a_later_run_collects(
+    fresh_site: Path, tmp_path: Path
+) -> None:
+    script = step(load_workflow(ANALYZE), "analyze", "Analyze")["run"]
+    with FakeOpenAI() as fake:
+        env = {"OPENAI_BASE_URL": fake.base_url, "LIMIT": "", "FORCE": "", "BATCH": "true"}
+        done, outputs, summary = run_step(script, fresh_site, tmp_path, env)
+        assert done.returncode == 0 and outputs == {"status": "0"}, done.stdout
+        assert len(fake.batches) == 1 and "Pending: 1 batch(es)" in summary
+        assert not list(fresh_site.glob("analyses/**/*.md"))
+        fake.finish_batches()
+        done, outputs, summary = run_step(script, fresh_site, tmp_path, env)
+        assert done.returncode == 0 and outputs == {"status": "0"}, done.stdout
+    assert "Written 1" in summary and "Pending: none." in summary
+    assert [p.name for p in (fresh_site / "analyses").rglob("*.md")] == ["welcome.md"]
 
 
 @pytest.fixture

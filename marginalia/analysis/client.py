@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import openai
+import pydantic
+from openai.types.chat import ChatCompletion
 
 from .prompt import Prompt
 
@@ -46,13 +48,22 @@ class Endpoint:
     max_retries: int
 
 
+def _client_options(endpoint: Endpoint) -> dict[str, Any]:
+    return {
+        "api_key": endpoint.api_key,
+        "base_url": endpoint.base_url,
+        "timeout": endpoint.timeout,
+        "max_retries": endpoint.max_retries,
+    }
+
+
 def make_client(endpoint: Endpoint) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(
-        api_key=endpoint.api_key,
-        base_url=endpoint.base_url,
-        timeout=endpoint.timeout,
-        max_retries=endpoint.max_retries,
-    )
+    return openai.AsyncOpenAI(**_client_options(endpoint))
+
+
+def make_batch_client(endpoint: Endpoint) -> openai.OpenAI:
+    """A blocking client: batch work is a few sequential calls (files, batches)."""
+    return openai.OpenAI(**_client_options(endpoint))
 
 
 def clean_text(text: str) -> str:
@@ -63,8 +74,9 @@ def clean_text(text: str) -> str:
 
 
 def request_body(
-    prompt: Prompt, model: str, user_message: str, endpoint: Endpoint
+    prompt: Prompt, model: str, user_message: str, base_url: str | None
 ) -> dict[str, Any]:
+    """The Chat Completions request for one article: sent directly, or as a batch line."""
     body: dict[str, Any] = {
         "model": model,
         "messages": [
@@ -77,7 +89,7 @@ def request_body(
     if prompt.max_output_tokens is not None:
         # OpenAI's reasoning models take only max_completion_tokens; compatible servers
         # (Ollama, llama.cpp, older vLLM) know only max_tokens.
-        key = "max_completion_tokens" if endpoint.base_url is None else "max_tokens"
+        key = "max_completion_tokens" if base_url is None else "max_tokens"
         body[key] = prompt.max_output_tokens
     return body
 
@@ -89,6 +101,13 @@ _RETRIED_ERRORS = (
     openai.RateLimitError,
     openai.InternalServerError,
 )
+
+
+def api_reason(exc: openai.APIError, api_key: str = "") -> str:
+    """What went wrong with a call, in words a person can act on; never the key."""
+    reason = _api_reason(exc)
+    # a service may echo the key in its error message: never print it
+    return reason.replace(api_key, "[OPENAI_API_KEY]") if api_key else reason
 
 
 def _api_reason(exc: openai.APIError) -> str:
@@ -110,10 +129,7 @@ async def ask(client: openai.AsyncOpenAI, body: dict[str, Any]) -> Answer:
         raw = await client.chat.completions.with_raw_response.create(**body)
     except openai.APIError as exc:
         retries = client.max_retries if isinstance(exc, _RETRIED_ERRORS) else 0
-        reason = _api_reason(exc)
-        if client.api_key:  # a service may echo the key in its error message: never print it
-            reason = reason.replace(client.api_key, "[OPENAI_API_KEY]")
-        raise AnalysisFailed(reason, retries) from None
+        raise AnalysisFailed(api_reason(exc, client.api_key), retries) from None
     retries = raw.retries_taken
     try:
         completion = raw.parse()
@@ -121,6 +137,22 @@ async def ask(client: openai.AsyncOpenAI, body: dict[str, Any]) -> Answer:
         raise AnalysisFailed(
             f"the reply was not valid JSON ({type(exc).__name__})", retries
         ) from None
+    return answer_of(completion, body["model"], retries)
+
+
+def completion_of(body: Any) -> ChatCompletion:
+    """A chat completion from a batch result's JSON body (of any engine), or AnalysisFailed."""
+    try:
+        return ChatCompletion.model_validate(body)
+    except pydantic.ValidationError:
+        raise AnalysisFailed("the result was not a chat completion") from None
+
+
+def answer_of(completion: ChatCompletion, requested_model: str, retries: int = 0) -> Answer:
+    """The analysis in a chat completion, or AnalysisFailed saying why there is none.
+
+    The one place a model's reply is judged, for direct calls and batch results alike.
+    """
     choices = getattr(completion, "choices", None)
     if not choices:
         raise AnalysisFailed("the reply had no choices (not a chat completion)", retries)
@@ -141,7 +173,7 @@ async def ask(client: openai.AsyncOpenAI, body: dict[str, Any]) -> Answer:
     usage = completion.usage
     return Answer(
         text=text,
-        model=completion.model or body["model"],
+        model=completion.model or requested_model,
         input_tokens=usage.prompt_tokens if usage else 0,
         output_tokens=usage.completion_tokens if usage else 0,
         retries=retries,

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import TextIO
 
 from ..build import load_site
-from ..config import AnalysisSettings, load_settings
+from ..config import AnalysisSettings, Settings, load_settings
 from ..content import CONTENT_DIR
 from ..errors import MarginaliaError, Problems, UsageError
-from .client import AnalysisFailed, Endpoint, ask, make_client, request_body
+from .client import AnalysisFailed, Answer, Endpoint, ask, make_client, request_body
 from .plan import PlanItem, State, make_plan
 from .progress import Progress
 from .prompt import Prompt, load_prompt
@@ -82,9 +82,14 @@ class MissingKey(MarginaliaError):
     """No OPENAI_API_KEY for a service that needs one."""
 
 
+def base_url_for(analysis: AnalysisSettings) -> str | None:
+    """The OpenAI-compatible server named by config or OPENAI_BASE_URL; None: OpenAI."""
+    return analysis.base_url or os.environ.get("OPENAI_BASE_URL") or None
+
+
 def endpoint_for(analysis: AnalysisSettings) -> Endpoint:
     """Where to send requests; OpenAI itself needs OPENAI_API_KEY, a local server may not."""
-    base_url = analysis.base_url or os.environ.get("OPENAI_BASE_URL") or None
+    base_url = base_url_for(analysis)
     key = os.environ.get("OPENAI_API_KEY", "").strip()
     if not key:
         if base_url is None:
@@ -135,6 +140,57 @@ def model_for(options: AnalyzeOptions, prompt: Prompt, analysis: AnalysisSetting
     return options.model or prompt.model or analysis.model
 
 
+@dataclass(frozen=True)
+class Job:
+    """What a run works from: settings, prompt, model, every article's state, the selection."""
+
+    settings: Settings
+    prompt: Prompt
+    model: str
+    plan: list[PlanItem]
+    todo: list[PlanItem]
+    skipped: Counter[State]
+    over_limit: int
+
+
+def prepare(root: Path, options: AnalyzeOptions) -> Job:
+    """Load the site and prompt and select the articles to do; no calls, no writes."""
+    problems = Problems()
+    settings = load_settings(root)
+    site = load_site(root, settings, problems, drafts=False)
+    problems.raise_if_errors()
+    prompt = load_prompt(root, settings.analysis.prompt)
+    model = model_for(options, prompt, settings.analysis)
+    plan = make_plan(site.articles, prompt.sha256)
+    todo, skipped, over_limit = select(plan, options, root)
+    return Job(settings, prompt, model, plan, todo, skipped, over_limit)
+
+
+def save_answer(root: Path, item: PlanItem, prompt: Prompt, answer: Answer) -> str | None:
+    """Write an answer's sidecar (atomically); the reason when it may not be written.
+
+    Direct calls and batch results both end here, so their sidecars are alike.
+    """
+    current = read_sidecar(root, item.article.path, Problems())
+    if current is not None and current.locked:  # an editor locked it since the plan was made
+        return "locked since the request was made; left as it is"
+    write_sidecar(
+        root,
+        Sidecar(
+            article=item.article.path,
+            model=answer.model,
+            body=answer.text,
+            prompt=prompt.name,
+            prompt_sha256=prompt.sha256,
+            article_sha256=item.article.sha256,
+            created=datetime.now(UTC).replace(microsecond=0),
+            usage={"input_tokens": answer.input_tokens, "output_tokens": answer.output_tokens},
+            extra=item.sidecar.extra if item.sidecar else {},
+        ),
+    )
+    return None
+
+
 async def _call_all(
     root: Path,
     todo: list[PlanItem],
@@ -152,7 +208,7 @@ async def _call_all(
     async def one(item: PlanItem, message: str) -> None:
         async with gate:
             try:
-                answer = await ask(client, request_body(prompt, model, message, endpoint))
+                answer = await ask(client, request_body(prompt, model, message, endpoint.base_url))
             except AnalysisFailed as failed:
                 report.retries += failed.retries
                 report.failures.append(Failure(f"{CONTENT_DIR}/{item.article.path}", failed.reason))
@@ -161,29 +217,11 @@ async def _call_all(
         report.retries += answer.retries
         report.input_tokens += answer.input_tokens
         report.output_tokens += answer.output_tokens
-        current = read_sidecar(root, item.article.path, Problems())
-        if current is not None and current.locked:  # an editor locked it during the run
-            report.failures.append(
-                Failure(
-                    f"{CONTENT_DIR}/{item.article.path}", "locked during the run; left as it is"
-                )
-            )
-            progress.done(f"{CONTENT_DIR}/{item.article.path}", False, "locked during the run")
+        refused = save_answer(root, item, prompt, answer)
+        if refused:
+            report.failures.append(Failure(f"{CONTENT_DIR}/{item.article.path}", refused))
+            progress.done(f"{CONTENT_DIR}/{item.article.path}", False, refused)
             return
-        write_sidecar(
-            root,
-            Sidecar(
-                article=item.article.path,
-                model=answer.model,
-                body=answer.text,
-                prompt=prompt.name,
-                prompt_sha256=prompt.sha256,
-                article_sha256=item.article.sha256,
-                created=datetime.now(UTC).replace(microsecond=0),
-                usage={"input_tokens": answer.input_tokens, "output_tokens": answer.output_tokens},
-                extra=item.sidecar.extra if item.sidecar else {},
-            ),
-        )
         report.analysed.append(item.article.path)
         progress.done(f"{CONTENT_DIR}/{item.article.path}", True)
 
@@ -200,15 +238,12 @@ def analyze(root: Path, options: AnalyzeOptions, stream: TextIO | None = None) -
 
     Progress goes to `stream`, by default the sys.stderr of the moment (not of import time).
     """
-    problems = Problems()
-    settings = load_settings(root)
-    site = load_site(root, settings, problems, drafts=False)
-    problems.raise_if_errors()
-    prompt = load_prompt(root, settings.analysis.prompt)
-    model = model_for(options, prompt, settings.analysis)
-    todo, skipped, over_limit = select(make_plan(site.articles, prompt.sha256), options, root)
+    job = prepare(root, options)
+    todo, prompt, model = job.todo, job.prompt, job.model
     messages = [prompt.user_message(item.article) for item in todo]
-    report = AnalyzeReport(todo, skipped, model, settings.analysis, over_limit=over_limit)
+    report = AnalyzeReport(
+        todo, job.skipped, model, job.settings.analysis, over_limit=job.over_limit
+    )
     if options.dry_run:
         count, report.tokens_method = token_counter(model)
         report.input_tokens = sum(count(prompt.system) + count(m) for m in messages)
@@ -216,8 +251,8 @@ def analyze(root: Path, options: AnalyzeOptions, stream: TextIO | None = None) -
         return report
     if not todo:
         return report
-    endpoint = endpoint_for(settings.analysis)
-    concurrency = options.concurrency or settings.analysis.concurrency
+    endpoint = endpoint_for(job.settings.analysis)
+    concurrency = options.concurrency or job.settings.analysis.concurrency
     progress = Progress(len(todo), sys.stderr if stream is None else stream)
     started = time.monotonic()
     try:
