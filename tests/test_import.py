@@ -37,6 +37,7 @@ PAGES = {
     "/world/": ("section-front.html", "text/html; charset=utf-8"),
     "/feeds/world.rss": ("world.rss", "application/rss+xml"),
     "/feeds/valley.atom": ("valley.atom", "application/atom+xml"),
+    "/files/budget.pdf": ("not-html.pdf", "application/pdf"),
 }
 REDIRECTS = {
     "/r/orchard": "/valley/orchard-frost?utm_source=newsletter&utm_medium=email&fbclid=x1&page=2"
@@ -286,6 +287,7 @@ def test_pages_it_cannot_use_are_listed_and_the_others_written(site, run, news) 
         news.url("/missing/story"),
         news.url("/world/"),
         news.url(SLOW),
+        news.url("/files/budget.pdf"),
         news.url("/opinion/yes-column"),
     )
     assert result.status == 1
@@ -293,6 +295,8 @@ def test_pages_it_cannot_use_are_listed_and_the_others_written(site, run, news) 
     assert f"{news.url('/missing/story')}: HTTP 404 Not Found" in result.err
     assert f"{news.url('/world/')}: not an article (the page says it is a 'website')" in result.err
     assert f"{news.url(SLOW)}: timed out after 0.5 s" in result.err
+    assert f"{news.url('/files/budget.pdf')}: not an HTML page (application/pdf)" in result.err
+    assert "wrote 1 article, 0 already in the archive, 4 could not be used" in result.err
     assert "Traceback" not in result.err
     assert run("build", "--root", root).status == 0
 
@@ -366,6 +370,31 @@ def test_a_saved_page_is_imported_from_its_file(site, run) -> None:
     assert "Ada Quill" not in body  # the byline became the author
     assert "three nights a week" in body
     assert run("check", "--root", root).status == 0
+
+
+def test_a_page_without_title_or_date_is_refused(site, run, tmp_path) -> None:
+    root = site()
+    text = "".join(
+        f"<p>Paragraph {n} of a page that never says what it is called or when.</p>"
+        for n in range(6)
+    )
+    untitled = tmp_path / "untitled.html"
+    untitled.write_text(
+        '<html><head><meta property="article:published_time" content="2025-03-01T10:00:00Z">'
+        f"</head><body><article>{text}</article></body></html>",
+        "utf-8",
+    )
+    undated = tmp_path / "undated.html"
+    undated.write_text(
+        f"<html><head><title>A page with no date</title></head><body><article>{text}</article>"
+        "</body></html>",
+        "utf-8",
+    )
+    result = run("import", "--root", root, untitled, undated)
+    assert result.status == 1
+    assert f"{untitled}: no title" in result.err
+    assert f"{undated}: no publication date" in result.err
+    assert written_files(root) == []
 
 
 def test_dry_run_writes_nothing(site, run, news) -> None:

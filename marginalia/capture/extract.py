@@ -11,6 +11,7 @@ from datetime import date, datetime
 from urllib.parse import urljoin, urlsplit
 
 import trafilatura
+from lxml import etree
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
@@ -58,6 +59,14 @@ class Captured:
 def extract_article(html: str, url: str | None) -> Captured:
     """The article of a page fetched from url (None for a saved file); Unusable if there
     is none (not an article, no title, no text, no date)."""
+    try:
+        return _extract(html, url)
+    except (ValueError, TypeError, RecursionError, etree.LxmlError) as exc:
+        # trafilatura catches most of these itself; a page must never end the run
+        raise Unusable(f"cannot be read as HTML ({exc.__class__.__name__}: {exc})") from None
+
+
+def _extract(html: str, url: str | None) -> Captured:
     tree = load_html(html)
     if tree is None:
         raise Unusable("not an HTML page")
