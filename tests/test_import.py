@@ -437,9 +437,14 @@ def test_rss_feed_newest_first_with_limit_and_the_feed_text_as_fallback(site, ru
 
     # the next run skips what is in the archive and takes the next entry
     again = run("import", "--root", root, "--feed", news.url("/feeds/world.rss"))
-    assert again.status == 0, again.err
     assert "content/2025/03/port-strike-what-the-dockers-want.md" in again.out
     assert again.out.count("already in the archive") == 2
+    # an entry whose page is gone and whose feed item is only a summary cannot be used
+    assert again.status == 1
+    assert (
+        f"{news.url('/gone/harbour-lights')}: HTTP 404 Not Found (the feed's entry cannot "
+        "stand in: the feed has only a summary of it)" in again.err
+    )
     assert run("build", "--root", root).status == 0
 
 

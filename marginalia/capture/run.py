@@ -86,19 +86,20 @@ def import_articles(
 
 
 def _check_usage(options: ImportOptions) -> None:
-    problems = []
-    for target in options.targets:
-        if options.feeds and not is_web_url(target):
-            problems.append(f"{target}: a feed must be an http(s) URL")
-        elif not options.feeds and not is_web_url(target):
-            problems.append(_saved_page_problem(target))
-    problems = [problem for problem in problems if problem]
+    """All that is wrong with the arguments at once, before anything is fetched."""
+    problems = [
+        problem for target in options.targets if (problem := _usage_problem(target, options.feeds))
+    ]
     if problems:
         raise UsageError("\n".join(problems))
 
 
-def _saved_page_problem(target: str) -> str | None:
-    """Why target is neither a web URL nor a saved HTML page; None if it is a page."""
+def _usage_problem(target: str, feeds: bool) -> str | None:
+    """Why target is not something to import from; None if it is."""
+    if is_web_url(target):
+        return None
+    if feeds:
+        return f"{target}: a feed must be an http(s) URL"
     if "://" in target:
         return f"{target}: only http(s) URLs can be imported"
     path = Path(target)
@@ -157,8 +158,9 @@ def _the_feed(response: Response | Failure, timeout: float) -> Response | Failur
 
 def _capture(
     job: _Job, response: Response | Failure | None, report: ImportReport
-) -> tuple[Captured, set[str]] | None:
-    """The article of a job and the URL keys it is known by; None (reported) if unusable."""
+) -> tuple[Captured, list[str]] | None:
+    """The article of a job and the URL keys it is known by, canonical first; None
+    (reported) if it cannot be used."""
     try:
         if job.saved_html is not None:
             article = extract_article(job.saved_html, None)
@@ -177,8 +179,8 @@ def _capture(
     except Unusable as exc:
         reason = str(exc)
         if isinstance(response, Failure) and job.entry is not None:
-            reason = f"{response.reason}, and the feed has no full text of it ({reason})"
+            reason = f"{response.reason} (the feed's entry cannot stand in: {reason})"
         report.failed.append((job.label, reason))
         return None
     urls = [article.source, job.url, response.final_url if isinstance(response, Response) else None]
-    return article, {url_key(url) for url in urls if url}
+    return article, list(dict.fromkeys(url_key(url) for url in urls if url))
