@@ -503,6 +503,13 @@ def test_no_argument_is_a_usage_error(site, capsys) -> None:
     assert "the following arguments are required: URL_OR_FILE" in capsys.readouterr().err
 
 
+def test_a_folder_that_is_not_a_site_is_refused(tmp_path, run) -> None:
+    result = run("import", "--root", tmp_path, FIXTURES / "opengraph-article.html")
+    assert result.status == 1
+    assert "config.yaml: not found" in result.err
+    assert not (tmp_path / "content").exists()
+
+
 def test_tracking_parameters_are_dropped_and_addresses_compared_alike() -> None:
     assert (
         clean_url("HTTPS://News.Example:443/a/b?utm_source=x&id=7&fbclid=1&gclid=2#top")

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..config import load_settings
 from ..errors import UsageError
 from . import DEFAULT_TIMEOUT, feed
 from .charset import decode_html
@@ -52,6 +53,7 @@ def import_articles(
 ) -> ImportReport:
     """Capture what options name into root/content/; usage errors raise UsageError."""
     _check_usage(options)
+    load_settings(root)  # a site folder, with a config that reads, as `new` wants
     report = ImportReport()
     sources = archive_sources(root)
     if options.feeds:
