@@ -18,7 +18,7 @@ from .extract import Captured, Unusable, markdown_of_fragment, parse_moment
 from .fetch import Response
 from .urls import clean_url, is_web_url
 
-FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")
+FEED_TYPES = ("application/rss+xml", "application/atom+xml")
 
 
 @dataclass(frozen=True)
