@@ -212,7 +212,9 @@ def test_bodies_keep_the_article_and_drop_the_boilerplate(site, run, news) -> No
     assert "# Port strike" not in body  # the title is the page's, not repeated in the body
     assert "## Three demands" in body
     assert "- No more than two consecutive night shifts per crew." in body
-    assert "We are asking to see our children awake." in body
+    assert (
+        "\n> We are not asking for a penny more. We are asking to see our children awake.\n" in body
+    )
     assert (
         f"[February report on the backlog]({news.base}/business/2025/02/winter-storm-backlog)"
         in body

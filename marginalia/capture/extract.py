@@ -14,6 +14,7 @@ import trafilatura
 from lxml import etree
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
+from trafilatura.xml import xmltotxt
 
 from .urls import clean_url, is_web_url
 
@@ -89,7 +90,7 @@ def _extract(html: str, url: str | None) -> Captured:
     title = _one_line(doc.title or str((article or {}).get("headline") or ""))
     if not title:
         raise Unusable("no title")
-    body = _without_title(doc.text or "", title)
+    body = _with_quotes_marked(_without_title(doc.text or "", title), doc.body)
     if len(body) < _MIN_TEXT_CHARS:
         raise Unusable("no article text found")
     published = _published(tree, article) or parse_moment(doc.date)
@@ -138,6 +139,18 @@ def _without_title(markdown: str, title: str) -> str:
     if first.startswith("#") and _one_line(first.lstrip("#")) == title:
         return rest.strip()
     return markdown.strip()
+
+
+def _with_quotes_marked(markdown: str, body: etree._Element | None) -> str:
+    """Block quotes as Markdown `>` blocks: trafilatura keeps a quote's text but writes
+    it as a plain paragraph. A quote whose text is not found once, whole, is left so."""
+    for quote in body.iter("quote") if body is not None else ():
+        text = xmltotxt(quote, True).strip()
+        block = f"\n\n{text}\n"
+        if text and markdown.count(block) == 1:
+            marked = "\n".join(f"> {line}" if line else ">" for line in text.split("\n"))
+            markdown = markdown.replace(block, f"\n\n{marked}\n")
+    return markdown
 
 
 def _json_ld(tree: HtmlElement) -> list[dict]:
