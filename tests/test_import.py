@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from marginalia import frontmatter
-from marginalia.capture.fetch import USER_AGENT
+from marginalia.capture.fetch import MAX_IN_FLIGHT, USER_AGENT
 from marginalia.capture.urls import clean_url, url_key
 from marginalia.cli import main
 
@@ -50,6 +50,9 @@ GZIPPED = "/business/2025/03/port-strike-dockers"  # sent gzipped to clients tha
 class NewsServer:
     base: str
     requests: list[dict[str, str]] = field(default_factory=list)
+    in_flight: int = 0
+    most_in_flight: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -65,6 +68,18 @@ def news() -> Iterator[NewsServer]:
             pass
 
         def do_GET(self) -> None:
+            with server_state.lock:
+                server_state.in_flight += 1
+                server_state.most_in_flight = max(
+                    server_state.most_in_flight, server_state.in_flight
+                )
+            try:
+                self.respond()
+            finally:
+                with server_state.lock:
+                    server_state.in_flight -= 1
+
+        def respond(self) -> None:
             server_state.requests.append({"path": self.path, **dict(self.headers.items())})
             path = self.path.split("?")[0]
             if path in REDIRECTS:
@@ -191,6 +206,7 @@ def test_pages_become_articles_field_by_field(site, run, news) -> None:
         text = (root / rel).read_text(encoding="utf-8")
         assert f"\ndate: {fields['date']}\n" in text, rel
         assert {**meta, "date": fields["date"]} == fields, rel
+    assert news.most_in_flight <= MAX_IN_FLIGHT
     # more than a few pages: progress on stderr, one line per page
     assert result.err.count("] http://127.0.0.1") == len(paths)
 
