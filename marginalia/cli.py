@@ -1,4 +1,5 @@
-"""The command line: parses arguments and calls the build, check, new, init and analyze.
+"""The command line: parses arguments and calls the build, check, new, init, analyze,
+import and serve.
 
 Errors in the user's files end with a `path:line: message` list and exit 1; wrong
 usage exits 2; nothing here prints a traceback for either.
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
+from .capture import DEFAULT_TIMEOUT
 from .errors import MarginaliaError, Problem, UsageError
 
 if TYPE_CHECKING:
@@ -167,6 +169,35 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 1 if report.failures else 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from .capture.run import ImportOptions, import_articles
+
+    options = ImportOptions(
+        targets=args.targets,
+        feeds=args.feed,
+        limit=args.limit,
+        dry_run=args.dry_run,
+        timeout=args.timeout,
+    )
+    report = import_articles(args.root, options, lambda line: print(line, file=sys.stderr))
+    for path, title in report.written:
+        print(f"would write {path}: {title}" if args.dry_run else path)
+    for url, known in report.already:
+        print(f"{url}: already in the archive: {known}")
+    for url, note in report.notes:
+        print(f"{url}: {note}", file=sys.stderr)
+    for url, reason in report.failed:
+        print(f"{url}: {reason}", file=sys.stderr)
+    count = len(report.written)
+    done = "would write" if args.dry_run else "wrote"
+    print(
+        f"{done} {count} article{'s' if count != 1 else ''}, {len(report.already)} already in "
+        f"the archive, {len(report.failed)} could not be used",
+        file=sys.stderr,
+    )
+    return 1 if report.failed else 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .serve import ServeOptions, serve
 
@@ -177,6 +208,13 @@ def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
     return value
 
 
@@ -270,6 +308,32 @@ def make_parser() -> argparse.ArgumentParser:
     )
     analyze.set_defaults(handler=cmd_analyze)
 
+    import_ = commands.add_parser(
+        "import",
+        parents=[common],
+        help="capture articles from web pages, saved .html files or feeds into content/",
+    )
+    import_.add_argument(
+        "targets", nargs="+", metavar="URL_OR_FILE", help="pages to capture (feeds with --feed)"
+    )
+    import_.add_argument(
+        "--feed", action="store_true", help="the arguments are RSS/Atom feeds (or pages naming one)"
+    )
+    import_.add_argument(
+        "--limit", type=_positive, metavar="N", help="with --feed: the newest N entries of each"
+    )
+    import_.add_argument(
+        "--dry-run", action="store_true", help="print what would be written; write nothing"
+    )
+    import_.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"give up on a page after this long (default: {DEFAULT_TIMEOUT:g})",
+    )
+    import_.set_defaults(handler=cmd_import)
+
     serve = commands.add_parser(
         "serve",
         parents=[common],
@@ -286,7 +350,7 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("build", "check", "new", "init", "analyze", "serve")
+COMMANDS = ("build", "check", "new", "init", "analyze", "import", "serve")
 
 
 def _command_first(argv: list[str]) -> list[str]:

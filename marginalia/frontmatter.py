@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
+
 from . import yamltext
 
 FENCE = "---"
@@ -40,6 +42,15 @@ class Document:
     def text_of(self, key_path: Sequence[str | int]) -> str | None:
         """The text the author wrote for a scalar, before YAML gave it a type."""
         return yamltext.scalar_text(self.yaml_text, key_path)
+
+
+def field_line(key: str, value: str | list[str]) -> str:
+    """One `key: value` line of front matter, quoted where YAML needs it (`title: 'Yes'`,
+    colons, leading dashes); a list of strings is written in flow style on one line."""
+    if isinstance(value, list):
+        flow = yaml.safe_dump(value, allow_unicode=True, width=10_000, default_flow_style=True)
+        return f"{key}: {flow.strip()}"
+    return yaml.safe_dump({key: value}, allow_unicode=True, width=10_000).strip()
 
 
 def decode(data: bytes) -> str:

@@ -12,9 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-import yaml
-
-from . import atomic
+from . import atomic, frontmatter
 from .analysis.prompt import PROMPTS_DIR
 from .config import load_settings
 from .content import CONTENT_DIR
@@ -112,10 +110,6 @@ python build.py analyze            # writes analyses/; read them before you publ
 """
 
 
-def _front_matter_line(key: str, value: str) -> str:
-    return yaml.safe_dump({key: value}, allow_unicode=True, width=10_000).strip()
-
-
 def new_article(root: Path, title: str, *, source: str | None = None) -> Path:
     """content/YYYY/MM/<slug>.md dated now in the site's time zone; never overwrites."""
     settings = load_settings(root)
@@ -138,9 +132,9 @@ def new_article(root: Path, title: str, *, source: str | None = None) -> Path:
                 )
             ]
         )
-    lines = ["---", _front_matter_line("title", title), f"date: {now.isoformat()}"]
+    lines = ["---", frontmatter.field_line("title", title), f"date: {now.isoformat()}"]
     if source:
-        lines.append(_front_matter_line("source", source))
+        lines.append(frontmatter.field_line("source", source))
     lines += ["authors: []", "tags: []", 'summary: ""', "---", "", ""]
     atomic.write_bytes(path, "\n".join(lines).encode("utf-8"))
     return path

@@ -1,0 +1,81 @@
+"""The URL an article is filed under, without tracking parameters, and its comparison key."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+# Query parameters that say how a reader arrived, not which article it is.
+TRACKING_PARAMS = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "gclsrc",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "yclid",
+        "twclid",
+        "igshid",
+        "mc_cid",
+        "mc_eid",
+        "_ga",
+        "_gl",
+        "_hsenc",
+        "_hsmi",
+        "mkt_tok",
+        "oly_anr_id",
+        "oly_enc_id",
+        "vero_id",
+        "ref_src",
+        "ref_url",
+        "cmpid",
+        "ocid",
+        "smid",
+        "sr_share",
+    }
+)
+TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "at_")
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def is_web_url(text: str) -> bool:
+    """An http(s) URL with a host."""
+    try:
+        parts = urlsplit(text)
+        return parts.scheme in DEFAULT_PORTS and bool(parts.hostname)
+    except ValueError:
+        return False
+
+
+def _is_tracking(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PREFIXES)
+
+
+def clean_url(url: str) -> str:
+    """The URL to write as `source`: no fragment, no tracking parameters, lowercase
+    scheme and host, no default port; the path and the other parameters as given."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    if parts.port is not None and parts.port != DEFAULT_PORTS.get(scheme):
+        host = f"{host}:{parts.port}"
+    query = [
+        (name, value)
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+        if not _is_tracking(name)
+    ]
+    return urlunsplit((scheme, host, parts.path or "/", urlencode(query), ""))
+
+
+def url_key(url: str) -> str:
+    """What two URLs of one article have in common: the clean URL with http and https,
+    `www.`, a trailing slash and the order of parameters made alike."""
+    parts = urlsplit(clean_url(url))
+    host = parts.netloc.removeprefix("www.")
+    path = parts.path.rstrip("/") or "/"
+    query = urlencode(sorted(parse_qsl(parts.query, keep_blank_values=True)))
+    return urlunsplit(("https", host, path, query, ""))
