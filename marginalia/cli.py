@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .errors import MarginaliaError, Problem
+from .errors import MarginaliaError, Problem, UsageError
 
 
 def _print_problems(errors: Sequence[Problem], warnings: Sequence[Problem]) -> None:
@@ -50,7 +50,13 @@ def cmd_build(args: argparse.Namespace) -> int:
             return 2
         limit = int(limit_text)
 
-    report = build(args.root, drafts=args.drafts, base_url=args.base_url, full=args.full)
+    report = build(
+        args.root,
+        drafts=args.drafts,
+        base_url=args.base_url,
+        repository=args.repository,
+        full=args.full,
+    )
     _print_problems([], report.warnings)
     pub = report.published
     size = pub.total_bytes
@@ -128,6 +134,23 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 1 if report.failures else 0
 
 
+def cmd_request_check(args: argparse.Namespace) -> int:
+    import os
+
+    from .request.decide import check_request, read_request, write_outputs
+
+    output = args.output or os.environ.get("GITHUB_OUTPUT")
+    if not output:
+        raise UsageError("request-check: give --output FILE (GitHub Actions sets GITHUB_OUTPUT)")
+    request = read_request(args.event, args.issue, args.permission, args.requests)
+    decision = check_request(args.root, request)
+    write_outputs(decision, Path(output), args.comment)
+    print(f"{decision.action.value}{': ' + decision.article if decision.article else ''}")
+    if decision.comment:
+        print(decision.comment)
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .serve import ServeOptions, serve
 
@@ -167,6 +190,11 @@ def make_parser() -> argparse.ArgumentParser:
     build.add_argument("--drafts", action="store_true", help="include draft: true articles")
     build.add_argument(
         "--base-url", help="serve under this absolute URL instead of config's base_url"
+    )
+    build.add_argument(
+        "--repository",
+        metavar="OWNER/NAME",
+        help="the GitHub repository readers request analyses in, instead of config's",
     )
     build.add_argument(
         "--full", action="store_true", help="render every page, not only those whose inputs changed"
@@ -213,6 +241,24 @@ def make_parser() -> argparse.ArgumentParser:
     )
     analyze.set_defaults(handler=cmd_analyze)
 
+    request = commands.add_parser(
+        "request-check",
+        parents=[common],
+        help="decide on an approved analysis request (for .github/workflows/request.yml)",
+    )
+    for name, about in (
+        ("--event", "the issues event (GITHUB_EVENT_PATH)"),
+        ("--issue", "the issue as the API gives it now"),
+        ("--permission", "the collaborator permission API's answer for who applied the label"),
+        ("--requests", "the open analysis requests as the API lists them"),
+        ("--comment", "where to write the comment for the issue"),
+    ):
+        request.add_argument(name, type=Path, required=True, metavar="FILE", help=about)
+    request.add_argument(
+        "--output", type=Path, metavar="FILE", help="where to add the outputs (GITHUB_OUTPUT)"
+    )
+    request.set_defaults(handler=cmd_request_check)
+
     serve = commands.add_parser(
         "serve",
         parents=[common],
@@ -229,7 +275,7 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("build", "check", "new", "init", "analyze", "serve")
+COMMANDS = ("build", "check", "new", "init", "analyze", "request-check", "serve")
 
 
 def _command_first(argv: list[str]) -> list[str]:
