@@ -115,6 +115,11 @@ python build.py analyze            # writes analyses/; read them before you publ
    variables -> Actions; optionally the variable `ANALYSIS_MODEL`; and tick "Allow
    GitHub Actions to create and approve pull requests" under Settings -> Actions ->
    General. New analyses arrive as a pull request: read them before merging.
+5. For readers' requests (`.github/workflows/request.yml`): with the setup of step 4,
+   create the labels `analysis-request` and `analysis-approved` (Issues -> Labels).
+   Article pages without a current analysis link to the request form
+   (`.github/ISSUE_TEMPLATE/request-analysis.yml`); apply `analysis-approved` to a
+   request to have it analysed and answered with a pull request.
 """
 
 

@@ -18,6 +18,7 @@ import copy
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -441,3 +442,60 @@ def test_input_files_that_are_not_json_are_named(check, tmp_path: Path, run) -> 
     )
     assert result.status == 1
     assert f"{files / 'issue.json'}: cannot read it as JSON" in result.err
+
+
+# -- init and the README ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("remote", "expected"),
+    [
+        ("https://github.com/someone/my-news.git", "someone/my-news"),
+        ("git@github.com:someone/my-news.git", "someone/my-news"),
+        ("ssh://git@github.com/someone/my-news", "someone/my-news"),
+        ("https://gitlab.com/someone/my-news.git", None),
+        (None, None),
+    ],
+)
+def test_init_names_the_github_repository_of_the_origin_remote(
+    tmp_path: Path, run, remote: str | None, expected: str | None
+) -> None:
+    """A repository cloned empty from GitHub (no commit yet) is the common case."""
+    folder = tmp_path / "clone"
+    folder.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=folder, check=True)
+    if remote:
+        subprocess.run(["git", "remote", "add", "origin", remote], cwd=folder, check=True)
+    assert run("init", folder).status == 0
+    config = yaml.safe_load((folder / "config.yaml").read_text())
+    assert config.get("repository") == expected
+    if expected is None:  # a commented line says what to write
+        assert "# repository: OWNER/NAME" in (folder / "config.yaml").read_text()
+    for rel in (".github/workflows/request.yml", f".github/ISSUE_TEMPLATE/{FORM_FILE}"):
+        assert (folder / rel).read_bytes() == (REPO / rel).read_bytes()
+    assert "analysis-approved" in (folder / "README.md").read_text()
+    assert run("build", "--root", folder).status == 0
+    (page,) = (folder / "site").glob("*/*/welcome/index.html")
+    assert ("analysis-request" in page.read_text()) == bool(expected)
+
+
+def test_readme_explains_requests_end_to_end() -> None:
+    text = (REPO / "README.md").read_text()
+    section = text[text.index("## Requesting an analysis") :]
+    section = " ".join(section[: section.index("\n## ", 1)].split())
+    for needed in (
+        "Request an analysis",
+        "Request a fresh analysis",
+        REQUEST_LABEL,
+        APPROVAL_LABEL,
+        "write, maintain or admin permission",
+        "OPENAI_API_KEY",
+        "Allow GitHub Actions to create and approve pull requests",
+        "Closes #",
+        "analysis-request/<issue number>",
+        "**Threat model.**",
+        "`env:`",
+        "../config.yaml",
+    ):
+        assert needed in section, needed
+    assert "| `repository` |" in text and "| `request-check" in text
