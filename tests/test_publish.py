@@ -781,10 +781,15 @@ def test_a_wheel_carries_both_workflows_and_init_copies_them(tmp_path: Path) -> 
         assert (site / ".github" / "ISSUE_TEMPLATE" / name).read_bytes() == form.read_bytes()
 
 
-def test_readme_takes_a_new_user_from_fork_to_live_site() -> None:
+def readme_section(heading: str) -> str:
+    """A `## heading` section of README.md, its white space folded to single spaces."""
     text = (REPO / "README.md").read_text()
-    section = text[text.index("## Publishing on GitHub Pages") :]
-    section = " ".join(section[: section.index("\n## ", 1)].split())
+    section = text[text.index(f"## {heading}\n") :]
+    return " ".join(section[: section.index("\n## ", 1)].split())
+
+
+def test_readme_takes_a_new_user_from_fork_to_live_site() -> None:
+    section = readme_section("Publishing on GitHub Pages")
     for needed in (
         "init",
         "Source: **GitHub Actions**",

@@ -17,7 +17,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
@@ -25,6 +24,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pytest
 import yaml
 from conftest import MINIMAL_CONFIG, REPO, article, write_files
+from test_publish import copy_example, readme_section
 
 from marginalia.request.form import (
     APPROVAL_LABEL,
@@ -47,20 +47,9 @@ FRESH = "2022/03/tidal-turbines-ferries.md"
 LINK = re.compile(r'<p class="analysis-request"><a href="([^"]+)">([^<]+)</a>')
 
 
-def copy_example(dest: Path) -> Path:
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in ("config.yaml", "build.py", "content", "analyses", "prompts"):
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, dest / name)
-        else:
-            shutil.copy2(source, dest / name)
-    return dest
-
-
 @pytest.fixture(scope="module")
 def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return copy_example(tmp_path_factory.mktemp("example"))
+    return copy_example(tmp_path_factory.mktemp("example") / "site")
 
 
 def page_of(root: Path, rel: str) -> str:
@@ -480,9 +469,7 @@ def test_init_names_the_github_repository_of_the_origin_remote(
 
 
 def test_readme_explains_requests_end_to_end() -> None:
-    text = (REPO / "README.md").read_text()
-    section = text[text.index("## Requesting an analysis") :]
-    section = " ".join(section[: section.index("\n## ", 1)].split())
+    section = readme_section("Requesting an analysis")
     for needed in (
         "Request an analysis",
         "Request a fresh analysis",
@@ -498,4 +485,5 @@ def test_readme_explains_requests_end_to_end() -> None:
         "../config.yaml",
     ):
         assert needed in section, needed
+    text = (REPO / "README.md").read_text()
     assert "| `repository` |" in text and "| `request-check" in text

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from conftest import PYTHON, REPO
 from fake_openai import FakeOpenAI, Reply
-from test_publish import load_workflow, run_step, step, tool
-from test_request import EVENTS, MISSING, copy_example
+from test_publish import copy_example, load_workflow, run_step, step, tool
+from test_request import EVENTS, MISSING
 
 from marginalia.request.form import APPROVAL_LABEL
 from marginalia.scaffold import init_site
