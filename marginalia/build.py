@@ -239,6 +239,7 @@ def load_and_render(
     *,
     drafts: bool = False,
     base_url: str | None = None,
+    repository: str | None = None,
     site_dir: Path | None = None,
     cache_dir: Path | None = None,
     record_cache: Callable[[Path | None, str], RecordCache] = RecordCache,
@@ -250,7 +251,9 @@ def load_and_render(
     makes the RecordCache from (cache_dir, salt): serve passes one it keeps in memory.
     """
     problems = Problems()
-    settings = load_settings(root, base_url)  # without settings nothing else can be read
+    settings = load_settings(
+        root, base_url, repository
+    )  # without settings nothing else can be read
     records = record_cache(cache_dir, settings.timezone)
     site = load_site(root, settings, problems, drafts=drafts, records=records)
     outputs, rendering = Outputs(), None
@@ -272,6 +275,7 @@ def build(
     *,
     drafts: bool = False,
     base_url: str | None = None,
+    repository: str | None = None,
     full: bool = False,
     record_cache: Callable[[Path | None, str], RecordCache] = RecordCache,
     trust_stamp: bool = True,
@@ -286,7 +290,7 @@ def build(
     atomic.forget_folders()
     site_dir = root / SITE_DIR
     cache_dir = root / CACHE_DIR
-    inputs = stamp.read_inputs(root, builtin_dir(LAYOUTS_DIR), repr((drafts, base_url)))
+    inputs = stamp.read_inputs(root, builtin_dir(LAYOUTS_DIR), repr((drafts, base_url, repository)))
     if full:
         stamp.forget(cache_dir)
         (cache_dir / MANIFEST).unlink(missing_ok=True)
@@ -303,6 +307,7 @@ def build(
             root,
             drafts=drafts,
             base_url=base_url,
+            repository=repository,
             site_dir=site_dir,
             cache_dir=cache_dir,
             record_cache=record_cache,

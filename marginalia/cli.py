@@ -56,7 +56,13 @@ def cmd_build(args: argparse.Namespace) -> int:
             return 2
         limit = int(limit_text)
 
-    report = build(args.root, drafts=args.drafts, base_url=args.base_url, full=args.full)
+    report = build(
+        args.root,
+        drafts=args.drafts,
+        base_url=args.base_url,
+        repository=args.repository,
+        full=args.full,
+    )
     _print_problems([], report.warnings)
     pub = report.published
     size = pub.total_bytes
@@ -198,6 +204,23 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 1 if report.failed else 0
 
 
+def cmd_request_check(args: argparse.Namespace) -> int:
+    import os
+
+    from .request.decide import check_request, read_request, write_outputs
+
+    output = args.output or os.environ.get("GITHUB_OUTPUT")
+    if not output:
+        raise UsageError("request-check: give --output FILE (GitHub Actions sets GITHUB_OUTPUT)")
+    request = read_request(args.event, args.issue, args.permission, args.requests)
+    decision = check_request(args.root, request)
+    write_outputs(decision, Path(output), args.comment)
+    print(f"{decision.action.value}{': ' + decision.article if decision.article else ''}")
+    if decision.comment:
+        print(decision.comment)
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .serve import ServeOptions, serve
 
@@ -244,6 +267,11 @@ def make_parser() -> argparse.ArgumentParser:
     build.add_argument("--drafts", action="store_true", help="include draft: true articles")
     build.add_argument(
         "--base-url", help="serve under this absolute URL instead of config's base_url"
+    )
+    build.add_argument(
+        "--repository",
+        metavar="OWNER/NAME",
+        help="the GitHub repository readers request analyses in, instead of config's",
     )
     build.add_argument(
         "--full", action="store_true", help="render every page, not only those whose inputs changed"
@@ -334,6 +362,24 @@ def make_parser() -> argparse.ArgumentParser:
     )
     import_.set_defaults(handler=cmd_import)
 
+    request = commands.add_parser(
+        "request-check",
+        parents=[common],
+        help="decide on an approved analysis request (for .github/workflows/request.yml)",
+    )
+    for name, about in (
+        ("--event", "the issues event (GITHUB_EVENT_PATH)"),
+        ("--issue", "the issue as the API gives it now"),
+        ("--permission", "the collaborator permission API's answer for who applied the label"),
+        ("--requests", "the open analysis requests as the API lists them"),
+        ("--comment", "where to write the comment for the issue"),
+    ):
+        request.add_argument(name, type=Path, required=True, metavar="FILE", help=about)
+    request.add_argument(
+        "--output", type=Path, metavar="FILE", help="where to add the outputs (GITHUB_OUTPUT)"
+    )
+    request.set_defaults(handler=cmd_request_check)
+
     serve = commands.add_parser(
         "serve",
         parents=[common],
@@ -350,7 +396,7 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("build", "check", "new", "init", "analyze", "import", "serve")
+COMMANDS = ("build", "check", "new", "init", "analyze", "import", "request-check", "serve")
 
 
 def _command_first(argv: list[str]) -> list[str]:

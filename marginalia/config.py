@@ -19,6 +19,11 @@ from .errors import Problems
 
 CONFIG_FILE = "config.yaml"
 PERMALINK_FIELDS = ("year", "month", "day", "slug")
+# GitHub's rules: an owner is letters, digits and single inner hyphens (at most 39);
+# a repository name is letters, digits, '.', '_' and '-', but not '.' or '..'.
+GITHUB_REPOSITORY = re.compile(
+    r"(?=[^/]{1,39}/)[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*/(?!\.{1,2}$)[A-Za-z0-9._-]{1,100}"
+)
 
 
 class _Strict(BaseModel):
@@ -86,6 +91,8 @@ class Settings(_Strict):
     paginate: Annotated[int, Field(ge=1)] = 20
     permalink: str = "/{year}/{month}/{slug}/"
     cname: str | None = None
+    repository: str | None = None
+    """OWNER/NAME on GitHub: article pages link to its analysis request form."""
     markdown: MarkdownSettings = MarkdownSettings()
     feed: FeedSettings = FeedSettings()
     analysis: AnalysisSettings = AnalysisSettings()
@@ -133,6 +140,13 @@ class Settings(_Strict):
     def _hostname(cls, value: str | None) -> str | None:
         if value is not None and not re.fullmatch(r"[A-Za-z0-9.-]+", value):
             raise ValueError("must be a bare host name, like news.example.org")
+        return value
+
+    @field_validator("repository")
+    @classmethod
+    def _github_repository(cls, value: str | None) -> str | None:
+        if value is not None and not GITHUB_REPOSITORY.fullmatch(value):
+            raise ValueError("must be a GitHub repository as OWNER/NAME, like octocat/news")
         return value
 
     @property
@@ -188,8 +202,11 @@ def parse_settings(text: str, path: str, overrides: dict | None = None) -> Setti
         raise  # unreachable: raise_if_errors raised
 
 
-def load_settings(root: Path, base_url: str | None = None) -> Settings:
-    """Read root/config.yaml; `base_url` (from the command line) replaces the file's."""
+def load_settings(
+    root: Path, base_url: str | None = None, repository: str | None = None
+) -> Settings:
+    """Read root/config.yaml; `base_url` and `repository` (from the command line) replace
+    the file's."""
     path = root / CONFIG_FILE
     problems = Problems()
     try:
@@ -200,5 +217,6 @@ def load_settings(root: Path, base_url: str | None = None) -> Settings:
     except UnicodeDecodeError as exc:
         problems.error(CONFIG_FILE, None, f"is not UTF-8 text ({exc.reason})")
         problems.raise_if_errors()
-    overrides = {"base_url": base_url} if base_url else None
-    return parse_settings(text, CONFIG_FILE, overrides)
+    given = {"base_url": base_url, "repository": repository}
+    overrides = {key: value for key, value in given.items() if value}
+    return parse_settings(text, CONFIG_FILE, overrides or None)

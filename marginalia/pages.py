@@ -14,6 +14,7 @@ import jinja2
 
 from .archive import Site, Term, YearArchive
 from .content import Article, Page
+from .request.form import RequestLink, request_link
 from .theme import Urls
 
 
@@ -67,6 +68,7 @@ class ArticleContext(_Common):
     previous: Article | None
     next: Article | None
     jsonld: dict[str, Any]
+    request: RequestLink | None
 
 
 class ListContext(_Common):
@@ -179,6 +181,7 @@ def article_pages(site: Site, urls: Urls) -> Iterator[PageJob]:
         context: ArticleContext = {
             **inputs,  # type: ignore[typeddict-item]
             "jsonld": article_jsonld(site, urls, article),
+            "request": request_link(site.settings, urls, article),
             "canonical": urls.abs_url(article.url),
             "page_title": article.title,
             "description": article.summary or site.settings.description,

@@ -14,10 +14,10 @@ from urllib.request import url2pathname
 
 from . import atomic, frontmatter
 from .analysis.prompt import PROMPTS_DIR
-from .config import load_settings
+from .config import GITHUB_REPOSITORY, load_settings
 from .content import CONTENT_DIR
 from .errors import InputError, Problem
-from .paths import SITE_WORKFLOWS, builtin_dir
+from .paths import SITE_ISSUE_TEMPLATES, SITE_WORKFLOWS, builtin_dir
 from .slugs import slugify
 
 CONFIG_TEMPLATE = """\
@@ -25,6 +25,7 @@ CONFIG_TEMPLATE = """\
 title: "My News Archive"
 description: "News articles with critical analyses."
 base_url: "https://USER.github.io/REPOSITORY/"   # where the site is served
+{repository}
 language: en
 timezone: UTC            # for dates written without one
 paginate: 20             # articles per list page
@@ -56,6 +57,11 @@ matter; `python build.py new "Headline"` creates one with today's date.
 GITIGNORE = "site/\n.cache/\n__pycache__/\n"
 
 WORKFLOWS = "workflows"
+ISSUE_TEMPLATES = "issue_templates"
+REPOSITORY_LINE = "repository: {name}   # on GitHub: where readers request analyses"
+NO_REPOSITORY_LINE = (
+    "# repository: OWNER/NAME   # on GitHub: article pages link to its analysis request form"
+)
 
 BUILD_PY = '''\
 """Entry point: python build.py [command] (see README)."""
@@ -107,6 +113,11 @@ python build.py analyze            # writes analyses/; read them before you publ
    variables -> Actions; optionally the variable `ANALYSIS_MODEL`; and tick "Allow
    GitHub Actions to create and approve pull requests" under Settings -> Actions ->
    General. New analyses arrive as a pull request: read them before merging.
+5. For readers' requests (`.github/workflows/request.yml`): with the setup of step 4,
+   create the labels `analysis-request` and `analysis-approved` (Issues -> Labels).
+   Article pages without a current analysis link to the request form
+   (`.github/ISSUE_TEMPLATE/request-analysis.yml`); apply `analysis-approved` to a
+   request to have it analysed and answered with a pull request.
 """
 
 
@@ -142,7 +153,9 @@ def new_article(root: Path, title: str, *, source: str | None = None) -> Path:
 
 def init_site(directory: Path) -> list[Path]:
     """A new site folder, ready to push to GitHub: config, a sample article, the default
-    prompt, build.py, both GitHub Actions workflows, a README and a .gitignore.
+    prompt, build.py, the GitHub Actions workflows and the analysis request form, a
+    README and a .gitignore. config.yaml names the GitHub repository of the folder's
+    origin remote, when it has one.
 
     Refuses a folder that has a config.yaml; any other file that is already there is
     kept as it is, never overwritten. Returns the files written.
@@ -162,7 +175,7 @@ def init_site(directory: Path) -> list[Path]:
     sample = Path(CONTENT_DIR) / f"{today:%Y}" / f"{today:%m}" / "welcome.md"
     workflows = builtin_dir(WORKFLOWS)
     files: dict[Path, bytes] = {
-        Path("config.yaml"): CONFIG_TEMPLATE.encode(),
+        Path("config.yaml"): config_yaml(github_repository(directory)).encode(),
         sample: SAMPLE_ARTICLE.format(date=today.isoformat()).encode(),
         Path(PROMPTS_DIR) / "analysis.md": (builtin_dir(PROMPTS_DIR) / "analysis.md").read_bytes(),
         Path("build.py"): BUILD_PY.encode(),
@@ -172,6 +185,9 @@ def init_site(directory: Path) -> list[Path]:
     }
     for name in SITE_WORKFLOWS:
         files[Path(".github") / "workflows" / name] = (workflows / name).read_bytes()
+    for name in SITE_ISSUE_TEMPLATES:
+        form = builtin_dir(ISSUE_TEMPLATES) / name
+        files[Path(".github") / "ISSUE_TEMPLATE" / name] = form.read_bytes()
     written = [rel for rel, data in files.items() if _write_new(directory / rel, data)]
     (directory / "analyses").mkdir(exist_ok=True)
     return written
@@ -222,12 +238,9 @@ def requirement_from_direct_url(
     return None
 
 
-def _git_origin(checkout: Path) -> tuple[str, str] | None:
-    """(https URL of the origin remote, HEAD commit) of a git checkout, or None."""
-    if not (checkout / ".git").exists():
-        return None
-
-    def git(*args: str) -> str:
+def _git(checkout: Path, *args: str) -> str:
+    """The output of a git command in checkout, or '' when it fails."""
+    try:
         done = subprocess.run(
             ["git", "-C", str(checkout), *args],
             capture_output=True,
@@ -235,18 +248,46 @@ def _git_origin(checkout: Path) -> tuple[str, str] | None:
             timeout=10,
             check=False,
         )
-        return done.stdout.strip() if done.returncode == 0 else ""
-
-    try:
-        remote, commit = git("remote", "get-url", "origin"), git("rev-parse", "HEAD")
     except (OSError, subprocess.SubprocessError):
-        return None
-    if remote.startswith("git@") and ":" in remote:  # git@github.com:owner/repo.git
+        return ""
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def _https_remote(remote: str) -> str:
+    """git@github.com:owner/repo.git -> https://github.com/owner/repo.git"""
+    if remote.startswith("git@") and ":" in remote:
         host, _, path = remote.removeprefix("git@").partition(":")
-        remote = f"https://{host}/{path}"
+        return f"https://{host}/{path}"
+    return remote
+
+
+def _git_origin(checkout: Path) -> tuple[str, str] | None:
+    """(https URL of the origin remote, HEAD commit) of a git checkout, or None."""
+    if not (checkout / ".git").exists():
+        return None
+    remote = _https_remote(_git(checkout, "remote", "get-url", "origin"))
+    commit = _git(checkout, "rev-parse", "HEAD")
     if not remote.startswith("https://") or not re.fullmatch(r"[0-9a-f]{40}", commit):
         return None
     return remote, commit
+
+
+def github_repository(folder: Path) -> str | None:
+    """OWNER/NAME of the GitHub repository that is the origin remote of the git checkout
+    folder is in (a repository cloned empty has no commit yet: that is fine), or None."""
+    if not folder.is_dir():
+        return None
+    parts = urlsplit(_https_remote(_git(folder, "remote", "get-url", "origin")))
+    if parts.scheme not in ("https", "ssh") or parts.hostname != "github.com":
+        return None
+    name = parts.path.strip("/").removesuffix(".git")
+    return name if GITHUB_REPOSITORY.fullmatch(name) else None
+
+
+def config_yaml(repository: str | None) -> str:
+    """config.yaml of a new site, naming its GitHub repository when it is known."""
+    line = REPOSITORY_LINE.format(name=repository) if repository else NO_REPOSITORY_LINE
+    return CONFIG_TEMPLATE.replace("{repository}", line)
 
 
 def requirements_txt(requirement: str | None) -> str:

@@ -167,12 +167,14 @@ def busiest_tag(served: Served) -> str:
 
 
 def page_set(served: Served) -> dict[str, str]:
-    """The pages issue 5 names: the index, an article, a tag page and the archive."""
+    """The pages issue 5 names: the index, an article, a tag page and the archive; and
+    an article that offers an analysis request (issue 14)."""
     return {
         "index": "",
         "article": analysed_article(served),
         "tag": busiest_tag(served),
         "archive": "archive/",
+        "request": served.first_page_with('class="analysis-request"'),
     }
 
 
@@ -259,6 +261,30 @@ def test_analysis_opens_from_the_keyboard(browser: Any, served: Served, javascri
         page.keyboard.press(" ")
         assert_open(page)
         assert not watch.problems, watch.problems
+
+
+@JS_MODES
+def test_the_request_link_is_a_plain_link_to_the_prefilled_form(
+    browser: Any, served: Served, javascript: bool
+) -> None:
+    """Reached by Tab with a visible focus, it leaves for GitHub's issue form (the test
+    lets no request leave 127.0.0.1: the attempt is recorded, and aborted)."""
+    with open_page(browser, served, javascript=javascript) as (page, watch):
+        page.goto(served.url(page_set(served)["request"]))
+        link = page.get_by_role("link", name=re.compile(r"^Request (an|a fresh) analysis$"))
+        assert link.count() == 1 and link.is_visible()
+        for _ in range(40):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.closest('.analysis-request') !== null"):
+                break
+        else:
+            pytest.fail("Tab never reached the request link")
+        outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+        assert outline not in ("none", ""), "keyboard focus on the link is not visible"
+        form = "https://github.com/placeholder-owner/placeholder-news/issues/new?template="
+        with page.expect_request(lambda request: request.url.startswith(form)):
+            page.keyboard.press("Enter")
+        assert [url for url in watch.foreign if url.startswith(form)], watch.foreign
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -404,7 +430,7 @@ def test_print_shows_the_article_without_the_chrome(browser: Any, served: Served
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
-@pytest.mark.parametrize("name", ["index", "article", "tag", "archive"])
+@pytest.mark.parametrize("name", ["index", "article", "tag", "archive", "request"])
 def test_axe_finds_no_serious_violations(
     browser: Any, served: Served, name: str, scheme: str
 ) -> None:

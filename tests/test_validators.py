@@ -134,6 +134,9 @@ class SubPathHandler(SimpleHTTPRequestHandler):
         pass  # quiet: tests assert on served.requests instead
 
 
+REQUEST_REPOSITORY = "placeholder-owner/placeholder-news"
+
+
 def copy_example(dest: Path) -> Path:
     """The repository's example site, copied so that nothing is written into the repo."""
     dest.mkdir(parents=True)
@@ -156,7 +159,9 @@ def serve_example(workdir: Path) -> Iterator[Served]:
     handler = type("Handler", (SubPathHandler,), {"served": served})
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(served.site)))
     served.origin = f"http://127.0.0.1:{server.server_address[1]}"
-    assert main(["build", "--root", str(root), "--base-url", served.base_url]) == 0
+    build = ["build", "--root", str(root), "--base-url", served.base_url]
+    # a placeholder repository, so that pages offer their analysis request links (issue 14)
+    assert main([*build, "--repository", REQUEST_REPOSITORY]) == 0
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
