@@ -33,6 +33,7 @@ before parsing, so no input makes the parser refuse.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable, Iterable
 from urllib.parse import quote
@@ -102,6 +103,11 @@ def _web_link(url: str) -> bool:
 _RAW_HEADING = re.compile(r"<h([2-4])>(.*?)</h\1>", re.DOTALL)
 _RAW_TAG = re.compile(r"<[^>]*>")
 _RAW_SITE_ROOT = re.compile(r'(\s(?:href|src)=")(/(?!/))')
+
+
+def _raw_text(raw: str) -> str:
+    """A raw heading's text, as a Markdown one's: tags left out, entities decoded."""
+    return html.unescape(_RAW_TAG.sub("", raw))
 
 
 def _raw_site_root(raw: str, prefix: str) -> str:
@@ -188,8 +194,7 @@ class _Writer:
             return
         if self.article:
             raw = _RAW_HEADING.sub(
-                lambda m: f'<h{m[1]} id="{self.take_id(_RAW_TAG.sub("", m[2]))}">{m[2]}</h{m[1]}>',
-                raw,
+                lambda m: f'<h{m[1]} id="{self.take_id(_raw_text(m[2]))}">{m[2]}</h{m[1]}>', raw
             )
         self.block(_raw_site_root(raw, self.prefix))
 
@@ -400,8 +405,8 @@ class _Writer:
                 self.raw(value)
             elif kind == "FootnoteReference":
                 self.footnote_reference(value)
-        html = "".join(out)
-        return html + self.footnotes() if self.numbers else html
+        body = "".join(out)
+        return body + self.footnotes() if self.numbers else body
 
 
 # --- the renderers ---------------------------------------------------------------------------

@@ -515,6 +515,13 @@ def test_articles_are_commonmark_with_tables_and_strikethrough_only(render_artic
     )
 
 
+def test_a_single_tilde_is_no_strikethrough(render_article, render_analysis) -> None:
+    text = "From ~5% to ~6%, ~~not 7%~~. ![a ~b~](/m.png)"
+    expected = '<p>From ~5% to ~6%, <s>not 7%</s>. <img src="/sub/m.png" alt="a ~b~"></p>\n'
+    assert render_article(text) == expected
+    assert render_analysis(text) == "<p>From ~5% to ~6%, <s>not 7%</s>. a ~b~</p>\n"
+
+
 def test_void_elements_are_html_not_xhtml(render_article) -> None:
     assert render_article("a  \nb\n\n---\n\n![map](/static/map.png)\n") == (
         '<p>a<br>\nb</p>\n<hr>\n<p><img src="/sub/static/map.png" alt="map"></p>\n'
@@ -597,12 +604,13 @@ def test_unsafe_html_raw_headings_and_links_treated_like_markdown() -> None:
     text = (
         '## Intro\n\n<h2>Intro</h2>\n\n<h3 id="mine">Kept</h3>\n\n'
         '<p><a href="/about/">raw</a> <a class="x" href="/tags/">raw</a> <img src="/i.png">'
-        ' <a href="//host/">far</a></p>\n'
+        ' <a href="//host/">far</a></p>\n\n<h4>A &amp; <em>B</em></h4>\n\nSee <a href="/y/">y</a>.\n'
     )
     assert render(text) == (
         '<h2 id="intro">Intro</h2>\n<h2 id="intro-1">Intro</h2>\n<h3 id="mine">Kept</h3>\n'
         '<p><a href="/sub/about/">raw</a> <a class="x" href="/sub/tags/">raw</a> '
         '<img src="/sub/i.png"> <a href="//host/">far</a></p>\n'
+        '<h4 id="a-b">A &amp; <em>B</em></h4>\n<p>See <a href="/sub/y/">y</a>.</p>\n'
     )
 
 
