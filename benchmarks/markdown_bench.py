@@ -2,8 +2,8 @@
 
 Makes the shared benchmark corpus (N articles, analyses for about 80% of them) in a
 temporary folder and renders every article body and every analysis with each engine,
-REPEAT times; prints the median CPU time (time.process_time, so that other processes on
-the machine count little) per article and per analysis.
+REPEAT times, the engines taking turns; prints the median CPU time (time.process_time, so
+that other processes on the machine count little) per article and per analysis.
 
 - pyromark: marginalia.markdown itself, the renderer the build uses;
 - markdown-it-py: the reference, with mdit-py-plugins' footnotes and anchors and a core
@@ -140,14 +140,11 @@ def bodies(folder: Path) -> list[str]:
     ]
 
 
-def cpu_ms_each(render: Callable[[str], str], texts: list[str], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.process_time()
-        for text in texts:
-            render(text)
-        times.append(time.process_time() - start)
-    return statistics.median(times) / len(texts) * 1000
+def cpu_seconds(render: Callable[[str], str], texts: list[str]) -> float:
+    start = time.process_time()
+    for text in texts:
+        render(text)
+    return time.process_time() - start
 
 
 def main() -> None:
@@ -163,15 +160,22 @@ def main() -> None:
         )
         articles, analyses = bodies(Path(tmp, "content")), bodies(Path(tmp, "analyses"))
     print(f"{len(articles)} articles, {len(analyses)} analyses, median of {args.repeat}")
-    print(f"{'engine':<16}{'ms/article':>12}{'ms/analysis':>13}")
+    engines = {}
     for name, engine in ENGINES.items():
         try:
-            article, analysis = engine()
+            engines[name] = engine()
         except ImportError:
-            print(f"{name:<16}{'not installed':>25}")
-            continue
-        per_article = cpu_ms_each(article, articles, args.repeat)
-        per_analysis = cpu_ms_each(analysis, analyses, args.repeat)
+            print(f"{name}: not installed")
+    # the engines take turns, so that a busy moment of the machine falls on all of them
+    times: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in engines}
+    for _ in range(args.repeat):
+        for name, (article, analysis) in engines.items():
+            times[name][0].append(cpu_seconds(article, articles))
+            times[name][1].append(cpu_seconds(analysis, analyses))
+    print(f"{'engine':<16}{'ms/article':>12}{'ms/analysis':>13}")
+    for name, (article_times, analysis_times) in times.items():
+        per_article = statistics.median(article_times) / len(articles) * 1000
+        per_analysis = statistics.median(analysis_times) / len(analyses) * 1000
         print(f"{name:<16}{per_article:>12.4f}{per_analysis:>13.4f}")
 
 
