@@ -180,6 +180,14 @@ class _Writer:
             self.slug.append(text)
         self.out.append(_escape(text))
 
+    def inline(self, tag: str, side: int) -> None:
+        """An inline element's opening (0) or closing (1) tag; in an image's text, only a
+        subscript's `~`, which is text as written (see _OPTIONS)."""
+        if self.alt is None:
+            self.out.append(_INLINE[tag][side])
+        elif tag == "Subscript":
+            self.alt.append("~")
+
     def raw(self, raw: str) -> None:
         """Inline HTML: kept (with the base path) or shown as text."""
         if self.raw_html and self.alt is None:
@@ -204,10 +212,7 @@ class _Writer:
             if tag == "Paragraph":
                 self.block("<p>")
             elif tag in _INLINE:
-                if self.alt is None:
-                    out.append(_INLINE[tag][0])
-                elif tag == "Subscript":
-                    self.alt.append("~")
+                self.inline(tag, 0)
             elif tag == "Item":
                 self.block("<li>")
             elif tag == "TableCell":
@@ -302,10 +307,7 @@ class _Writer:
         if tag == "Paragraph":
             out.append("</p>\n")
         elif tag in _INLINE:
-            if self.alt is None:
-                out.append(_INLINE[tag][1])
-            elif tag == "Subscript":
-                self.alt.append("~")
+            self.inline(tag, 1)
         elif tag == "Link":
             if self.links.pop():
                 out.append("</a>")
