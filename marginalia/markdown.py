@@ -1,46 +1,44 @@
-"""Markdown to HTML with markdown-it-pyrs: articles (the editor's) and analyses (untrusted).
+"""Markdown to HTML with pyromark: articles (the editor's) and analyses (untrusted).
 
-markdown-it-pyrs binds markdown-it.rs, markdown-it in Rust (here 9 times as fast as
-markdown-it-py on articles, 13 times on analyses, passes included). It takes no Python
-rules and cannot render a changed tree, so what its plugins do not do is done by passes
-over the HTML it emits. They are sound because every parser rule is chosen here: with raw
-HTML off, each `<`, `>` and `"` of the text, attribute values included, comes out escaped,
-so every tag is the renderer's own, in the one form it writes it: `<h2>`, `<a href="…"…>`,
-`</a>`, `<img src="…" alt="…"…>`, and the footnote plugin's `<sup class="footnote-ref">…`
-and closing section. The passes:
+pyromark binds pulldown-cmark, a CommonMark pull parser in Rust: it hands over the
+document as a stream of events (start and end of an element, a run of text, a link with
+its destination), and this module writes the HTML from them, in markdown-it-py's form
+(`<br>`, `<s>`, `<th style="text-align:center">`, its footnote section). Every policy is
+applied there, on the events, never on HTML:
 
-- heading ids (articles, h2-h4): heading_id() of the heading's text as mdit-py-plugins'
-  anchors plugin took it (text and code only: tags removed, entities decoded, line breaks
-  and footnote marks left out), de-duplicated like it: `x`, `x-1`, `x-2`;
-- footnotes numbered, listed and linked as markdown-it-py did (see _number_footnotes);
-- site-root links (`href="/…"`, `src="/…"`, not `//host`) get the base path;
-- analyses: a link that is neither http(s) nor relative loses its tag and keeps its text,
-  every other link gets rel="nofollow noopener", an image becomes its alt text.
+- raw HTML is off (articles unless `markdown.unsafe_html`, analyses always): pulldown-cmark
+  always parses it, so each raw tag or block is written out as escaped text, as
+  markdown-it-py did with html off (a block becomes a paragraph; the Markdown inside it
+  stays as written). So every tag in the output is one written here;
+- heading ids (articles, h2-h4): heading_id() of the heading's text and code, footnote
+  marks left out, de-duplicated like mdit-py-plugins' anchors: `x`, `x-1`, `x-2`;
+- footnotes numbered by first reference, listed (the referenced ones only) and linked as
+  markdown-it-py did: a repeated reference is marked [1:1] and gets its own backlink;
+- site-root links (`/about/`, not `//host`) get the base path, images' sources too;
+- links and images to javascript:, vbscript:, file: or data: (other than data:image/gif,
+  png, jpeg or webp) are not made, as in markdown-it-py: their text stays;
+- analyses: a link that is neither http(s) nor relative keeps only its text, every other
+  link gets rel="nofollow noopener", an image becomes its alt text.
 
-markdown-it.rs itself, like markdown-it-py, makes no link of javascript:, vbscript:, file:
-or data: (other than data:image/gif|png|jpeg|webp) URLs: their Markdown stays as text.
+With `markdown.unsafe_html: true` the editor's raw HTML is kept, and treated where written
+in the same form as Markdown's own tags, as an editor would expect: a bare `<h2>…</h2>`
+(lower case, no attribute) in an HTML block gets an id, one with attributes is left as it
+is; a double-quoted site-root `href`/`src` gets the base path, so it works under /repo/
+too. Those two are regex passes over the raw HTML alone (an HTML block, an inline tag),
+which is the editor's own and trusted: at worst an odd spelling is left as written.
 
-With `markdown.unsafe_html: true` the editor's raw HTML is kept, and the article passes
-treat raw tags written in the same form as Markdown ones, as an editor would expect: a
-bare `<h2>…</h2>` (lower case, no attribute) gets an id, one with attributes is left as it
-is; a double-quoted site-root `href`/`src` gets the base path, so it works under /repo/ too.
-
-Two passes over the Markdown keep what markdown-it-py did where markdown-it.rs 0.6 differs:
-a footnote definition right under a line of text gets a blank line before it (markdown-it-py
-let it end the paragraph; markdown-it.rs would show it as text), and a text that makes
-markdown-it.rs panic (a `[` then a backtick run nothing closes: `[a `b`,
-markdown-it-rust/markdown-it#40) is rendered again with its lone backtick runs escaped,
-which is what they are anyway: literal backticks.
+A str that no UTF-8 file can hold (a lone surrogate) has those code points replaced
+before parsing, so no input makes the parser refuse.
 """
 
 from __future__ import annotations
 
-import functools
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from urllib.parse import quote
 
-from markdown_it_pyrs import MarkdownIt
+import pyromark
 from markupsafe import Markup
 
 from .slugs import slugify
@@ -48,12 +46,11 @@ from .slugs import slugify
 # Ids the default theme gives its own elements (skip link, "Scroll down" link target).
 PAGE_IDS = frozenset({"main", "original"})
 
-# The "commonmark" preset less html_block and html_inline; "zero" starts with no rule.
-_COMMONMARK = [
-    *("blockquote", "code", "fence", "heading", "hr", "lheading", "list", "paragraph"),
-    *("reference", "autolink", "backticks", "emphasis", "entity", "escape", "image"),
-    *("link", "newline"),
-]
+# Subscript is on only to keep a single `~` as it is written (`~5%`): strikethrough is `~~`.
+_OPTIONS = pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STRIKETHROUGH
+_OPTIONS |= pyromark.Options.ENABLE_SUBSCRIPT
+_ARTICLE = pyromark.Markdown(options=_OPTIONS | pyromark.Options.ENABLE_FOOTNOTES)
+_ANALYSIS = pyromark.Markdown(options=_OPTIONS)
 
 
 def heading_id(text: str) -> str:
@@ -62,230 +59,383 @@ def heading_id(text: str) -> str:
     return f"{slug}-heading" if slug in PAGE_IDS else slug
 
 
-# --- passes over the Markdown --------------------------------------------------------------
-
-_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
-_FOOTNOTE_DEFINITION = re.compile(r"\[\^[^\]\s]+\]:")
-_QUOTE_OR_TABLE = re.compile(r" {0,3}>|\|? *:?-+:? *\|")
-_ATX_HEADING = re.compile(r" {0,3}#{1,6}(?:[ \t]|$)")
-_ESCAPE_OR_TICKS = re.compile(r"\\.|`+", re.DOTALL)
+def _escape(text: str) -> str:
+    """markdown-it-py's escapeHtml: &, <, > and " (text and attribute values alike)."""
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    )
 
 
-def _fenced(lines: list[str]) -> list[bool]:
-    """Which lines are in a fenced code block at the top level (fence lines included)."""
-    flags: list[bool] = []
-    fence = ""
-    for line in lines:
-        match = _FENCE.match(line)
-        rest = line[match.end() :] if match else ""
-        if fence:
-            flags.append(True)
-            if match and match[1][0] == fence[0] and len(match[1]) >= len(fence):
-                fence = "" if not rest.strip() else fence
-        else:
-            fence = match[1] if match and not (match[1][0] == "`" and "`" in rest) else ""
-            flags.append(bool(fence))
-    return flags
+# --- URLs --------------------------------------------------------------------------------
 
-
-def _separate_footnote_definitions(text: str) -> str:
-    """A blank line before each `[^n]:` line that follows a line of a paragraph or list
-    (not of a quote or table, which markdown-it-py let it continue), outside fenced code."""
-    if "[^" not in text:
-        return text
-    lines = text.splitlines(keepends=True)
-    out: list[str] = []
-    continues = False  # the block above is a quote or a table
-    for i, (line, fenced) in enumerate(zip(lines, _fenced(lines), strict=True)):
-        if not line.strip() or fenced:
-            continues = False
-        elif _QUOTE_OR_TABLE.match(line):
-            continues = True
-        elif i and not continues and _FOOTNOTE_DEFINITION.match(line) and lines[i - 1].strip():
-            out.append("\n")
-        out.append(line)
-    return "".join(out)
-
-
-def _escape_runs(text: str, *, every_run: bool = False) -> str:
-    """Backslash each backtick run that closes no code span in text (or every run)."""
-    out: list[str] = []
-    pos = 0
-    for match in _ESCAPE_OR_TICKS.finditer(text):
-        if match.start() < pos or match[0][0] == "\\":
-            continue  # inside a code span already passed, or a backslash escape
-        run = match[0]
-        closer = None if every_run else re.compile(f"(?<!`){run}(?!`)").search(text, match.end())
-        if closer is not None:
-            out.append(text[pos : closer.end()])
-            pos = closer.end()
-        else:
-            out.append(text[pos : match.start()] + "\\`" * len(run))
-            pos = match.end()
-    return "".join(out) + text[pos:]
-
-
-def _escape_lone_backticks(text: str) -> str:
-    """_escape_runs paragraph by paragraph (blank lines and ATX headings end one), outside
-    fenced code."""
-    lines = text.splitlines(keepends=True)
-    out: list[str] = []
-    paragraph: list[str] = []
-    for line, fenced in zip(lines, _fenced(lines), strict=True):
-        heading = not fenced and _ATX_HEADING.match(line)
-        if fenced or heading or not line.strip(" \t>\r\n"):
-            out.append(_escape_runs("".join(paragraph)))
-            out.append(_escape_runs(line) if heading else line)
-            paragraph = []
-        else:
-            paragraph.append(line)
-    out.append(_escape_runs("".join(paragraph)))
-    return "".join(out)
-
-
-def _render(md: MarkdownIt, text: str) -> str:
-    """md.render; after markdown-it.rs's panic on lone backticks (see above), again with
-    them escaped, and as the last resort with every backtick escaped: no code span left."""
-    retries = (_escape_lone_backticks, functools.partial(_escape_runs, every_run=True))
-    source = text
-    for retry in (*retries, None):
-        try:
-            return md.render(source, xhtml=False)
-        except BaseException as exc:  # pyo3's PanicException derives from BaseException
-            if type(exc).__name__ != "PanicException":
-                raise
-            if retry is None:
-                raise RuntimeError(f"markdown-it.rs failed on this text: {exc}") from exc
-            source = retry(text)
-    raise AssertionError("unreachable")
-
-
-# --- passes over the HTML ------------------------------------------------------------------
-
-_HEADING = re.compile(r"<h([2-4])>(.*?)</h\1>", re.DOTALL)
-_FOOTNOTES = (
-    '<hr class="footnotes-sep">\n<section class="footnotes">\n<ol class="footnotes-list">\n'
-)
-_FOOTNOTES_END = "</ol>\n</section>\n"
-_FOOTNOTE_ITEM = re.compile(r'<li id="fn(\d+)" class="footnote-item">\n')
-_FOOTNOTE_REF = re.compile(
-    r'<sup class="footnote-ref"><a href="#fn(\d+)" id="fnref([\d:]+)">\[[\d:]+\]</a></sup>'
-)
-_BACKREF = re.compile(r' <a href="#fnref(\d+)" class="footnote-backref">↩︎</a>')
-_TAG = re.compile(r"<[^>]*>")
-_SITE_ROOT = re.compile(r'(\s(?:href|src)=")(/(?!/))')
-_IMAGE = re.compile(r'<img src="[^"]*" alt="([^"]*)"[^>]*>')
-_LINK = re.compile(r'<a href="([^"]*)"([^>]*)>|</a>')
+_NOT_AN_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_TO_ENCODE = re.compile(r"[^A-Za-z0-9;/?:@&=+$,\-_.!~*'()#]")
+_URL_SAFE = ";/?:@&=+$,-_.!~*'()#%"  # what markdown-it-py's normalizeLink leaves as it is
+_BAD_PROTOCOL = re.compile(r"(?:vbscript|javascript|file|data):", re.IGNORECASE)
+_GOOD_DATA = re.compile(r"data:image/(?:gif|png|jpeg|webp);", re.IGNORECASE)
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 _C0_AND_SPACE = "".join(map(chr, range(0x21)))
 
 
-def _heading_text(inner_html: str) -> str:
-    """The text the anchors plugin slugged: its text and code tokens, no breaks or marks."""
-    inner_html = _FOOTNOTE_REF.sub("", inner_html).replace("\n", "")
-    return html.unescape(_TAG.sub("", inner_html))
+def _href(url: str, prefix: str) -> str:
+    """The attribute value: percent-encoded as markdown-it-py did, site-root under prefix."""
+    if url[:1] == "/" and url[1:2] != "/":
+        url = prefix + url
+    if not url.isascii() or _TO_ENCODE.search(url):
+        url = quote(_NOT_AN_ESCAPE.sub("%25", url), safe=_URL_SAFE)
+    return _escape(url)
 
 
-def _number_footnotes(out: str) -> str:
-    """Footnotes numbered, listed and linked as markdown-it-py did: by first reference, a
-    repeated one marked [1:1]. markdown-it.rs numbers them by definition, and counts twice
-    a reference its link scanner passed over (a backlink to nothing, left out here)."""
-    if _FOOTNOTES not in out:
-        return out
-    numbers: dict[str, int] = {}  # markdown-it.rs's footnote number -> ours
-    ref_ids: dict[str, str] = {}  # markdown-it.rs's reference number -> our id
-    seen: dict[str, int] = {}
-    for match in sorted(_FOOTNOTE_REF.finditer(out), key=lambda m: int(m[2])):
-        number = numbers.setdefault(match[1], len(numbers) + 1)
-        count = seen[match[1]] = seen.get(match[1], -1) + 1
-        ref_ids[match[2]] = f"{number}:{count}" if count else str(number)
-
-    def ref(match: re.Match[str]) -> str:
-        link = f'<a href="#fn{numbers[match[1]]}" id="fnref{ref_ids[match[2]]}">'
-        return f'<sup class="footnote-ref">{link}[{ref_ids[match[2]]}]</a></sup>'
-
-    def backref(match: re.Match[str]) -> str:
-        ref_id = ref_ids.get(match[1])
-        return f' <a href="#fnref{ref_id}" class="footnote-backref">↩︎</a>' if ref_id else ""
-
-    body, section = _FOOTNOTE_REF.sub(ref, out).rsplit(_FOOTNOTES, 1)
-    parts = _FOOTNOTE_ITEM.split(_BACKREF.sub(backref, section.removesuffix(_FOOTNOTES_END)))
-    items = sorted(
-        zip(parts[1::2], parts[2::2], strict=True), key=lambda i: numbers.get(i[0], 1 << 30)
-    )
-    # the referenced footnotes first, so item i is footnote i + 1
-    listed = "".join(
-        f'<li id="fn{i + 1}" class="footnote-item">{item}' for i, (_, item) in enumerate(items)
-    )
-    return body + _FOOTNOTES + parts[0] + listed + _FOOTNOTES_END
+def _allowed(url: str) -> bool:
+    """markdown-it-py's validateLink: no script, file or (non-image) data URL."""
+    url = url.strip().lower()
+    return not _BAD_PROTOCOL.match(url) or bool(_GOOD_DATA.match(url))
 
 
-def _add_heading_ids(out: str) -> str:
-    taken: set[str] = set()
-
-    def with_id(match: re.Match[str]) -> str:
-        level, inner = match[1], match[2]
-        slug = base = heading_id(_heading_text(inner))
-        number = 1
-        while slug in taken:
-            slug, number = f"{base}-{number}", number + 1
-        taken.add(slug)
-        # slugify keeps letters, marks, digits and "-": nothing to escape in the attribute
-        return f'<h{level} id="{slug}">{inner}</h{level}>'
-
-    return _HEADING.sub(with_id, out)
-
-
-def _site_root_prefixer(base_path: str) -> Callable[[str], str]:
-    """Site-root links ('/about/') get the base path, so they work under /repo/ too."""
-    prefix = base_path.rstrip("/")
-    if not prefix:
-        return lambda out: out
-    # most pages have no site-root link: the search alone costs a third of a render
-    return lambda out: _SITE_ROOT.sub(lambda m: m[1] + prefix + m[2], out) if '="/' in out else out
-
-
-def _safe_link(href: str) -> bool:
+def _web_link(url: str) -> bool:
     """http(s) or relative, by the scheme a browser reads from the attribute's value."""
-    url = re.sub(r"[\t\n\r]", "", html.unescape(href)).lstrip(_C0_AND_SPACE)
-    scheme = _SCHEME.match(url)
+    scheme = _SCHEME.match(re.sub(r"[\t\n\r]", "", url).lstrip(_C0_AND_SPACE))
     return scheme is None or scheme[0].lower() in ("http:", "https:")
 
 
-def _police_links(out: str) -> str:
-    """rel="nofollow noopener" on kept links; others unwrapped (nested links are possible)."""
-    kept: list[bool] = []
+# --- raw HTML kept (markdown.unsafe_html) ---------------------------------------------------
 
-    def tag(match: re.Match[str]) -> str:
-        if match[1] is None:  # </a>
-            return "</a>" if kept.pop() else ""
-        kept.append(_safe_link(match[1]))
-        return f'<a href="{match[1]}"{match[2]} rel="nofollow noopener">' if kept[-1] else ""
+_RAW_HEADING = re.compile(r"<h([2-4])>(.*?)</h\1>", re.DOTALL)
+_RAW_TAG = re.compile(r"<[^>]*>")
+_RAW_SITE_ROOT = re.compile(r'(\s(?:href|src)=")(/(?!/))')
 
-    return _LINK.sub(tag, out)
+
+def _raw_text(raw: str) -> str:
+    """A raw heading's text, as a Markdown one's: tags left out, entities decoded."""
+    return html.unescape(_RAW_TAG.sub("", raw))
+
+
+def _raw_site_root(raw: str, prefix: str) -> str:
+    return _RAW_SITE_ROOT.sub(lambda m: m[1] + prefix + m[2], raw) if prefix else raw
+
+
+# --- the writer ------------------------------------------------------------------------------
+
+_INLINE = {
+    "Emphasis": ("<em>", "</em>"),
+    "Strong": ("<strong>", "</strong>"),
+    "Strikethrough": ("<s>", "</s>"),
+    "Subscript": ("~", "~"),
+}
+_ALIGN = {
+    "None": "",
+    "Left": ' style="text-align:left"',
+    "Center": ' style="text-align:center"',
+    "Right": ' style="text-align:right"',
+}
+_FOOTNOTES = (
+    '<hr class="footnotes-sep">\n<section class="footnotes">\n<ol class="footnotes-list">\n'
+)
+
+
+class _Writer:
+    """One document's HTML from pulldown-cmark's events, with the policies above."""
+
+    def __init__(self, *, article: bool, raw_html: bool, prefix: str) -> None:
+        self.article, self.raw_html, self.prefix = article, raw_html, prefix
+        self.out: list[str] = []
+        self.open_notes: list[tuple[str, int]] = []  # footnote label, where its HTML starts
+        self.links: list[bool] = []  # for each open link: was its tag written?
+        self.alt: list[str] | None = None  # an image's text, while inside one
+        self.image_depth = 0
+        self.slug: list[str] | None = None  # a heading's text, while inside one with an id
+        self.heading_at = 0
+        self.ids: set[str] = set()
+        self.html_block: list[str] | None = None
+        self.image: dict = {}
+        self.fenced = False
+        self.lists: list[str] = []  # the closing tag of each open list
+        self.table: tuple[str, ...] = ()
+        self.cell = 0
+        self.in_head = self.in_body = False
+        self.numbers: dict[str, int] = {}  # footnote label -> number, by first reference
+        self.ref_counts: dict[str, int] = {}
+        self.notes: dict[str, list[str]] = {}  # footnote label -> its HTML
+
+    def block(self, tag: str) -> None:
+        """A block's opening tag starts a line (after a tight list item's text, say)."""
+        out = self.out
+        if out and out[-1][-1:] != "\n":
+            out.append("\n")
+        out.append(tag)
+
+    def take_id(self, text: str) -> str:
+        slug = base = heading_id(text)
+        number = 1
+        while slug in self.ids:
+            slug, number = f"{base}-{number}", number + 1
+        self.ids.add(slug)
+        return slug  # slugify keeps letters, marks, digits and "-": nothing to escape
+
+    def text(self, text: str) -> None:
+        if self.alt is not None:
+            self.alt.append(text)
+            return
+        if self.slug is not None:
+            self.slug.append(text)
+        self.out.append(_escape(text))
+
+    def inline(self, tag: str, side: int) -> None:
+        """An inline element's opening (0) or closing (1) tag; in an image's text, only a
+        subscript's `~`, which is text as written (see _OPTIONS)."""
+        if self.alt is None:
+            self.out.append(_INLINE[tag][side])
+        elif tag == "Subscript":
+            self.alt.append("~")
+
+    def raw(self, raw: str) -> None:
+        """Inline HTML: kept (with the base path) or shown as text."""
+        if self.raw_html and self.alt is None:
+            self.out.append(_raw_site_root(raw, self.prefix))
+        else:
+            self.text(raw)
+
+    def end_html_block(self) -> None:
+        raw, self.html_block = "".join(self.html_block or ()), None
+        if not self.raw_html:
+            self.block(f"<p>{_escape(raw.strip())}</p>\n")
+            return
+        if self.article:
+            raw = _RAW_HEADING.sub(
+                lambda m: f'<h{m[1]} id="{self.take_id(_raw_text(m[2]))}">{m[2]}</h{m[1]}>', raw
+            )
+        self.block(_raw_site_root(raw, self.prefix))
+
+    def start(self, tag: str | dict) -> None:
+        out = self.out
+        if type(tag) is str:
+            if tag == "Paragraph":
+                self.block("<p>")
+            elif tag in _INLINE:
+                self.inline(tag, 0)
+            elif tag == "Item":
+                self.block("<li>")
+            elif tag == "TableCell":
+                cell = "th" if self.in_head else "td"
+                align = self.table[self.cell] if self.cell < len(self.table) else "None"
+                out.append(f"<{cell}{_ALIGN[align]}>")
+                self.cell += 1
+            elif tag == "TableRow":
+                self.cell = 0
+                if not self.in_body:
+                    self.in_body = True
+                    out.append("<tbody>\n")
+                out.append("<tr>\n")
+            elif tag == "TableHead":
+                self.in_head, self.cell = True, 0
+                out.append("<thead>\n<tr>\n")
+            elif tag == "HtmlBlock":
+                self.html_block = []
+            return
+        [(kind, value)] = tag.items()
+        if kind == "Link":
+            self.start_link(value)
+        elif kind == "Heading":
+            level = value["level"][1]
+            self.block(f"<h{level}>")
+            if self.article and level in "234" and self.slug is None:
+                self.slug, self.heading_at = [], len(out) - 1
+        elif kind == "List":
+            if value is None:
+                self.block("<ul>\n")
+            else:
+                self.block("<ol>\n" if value == 1 else f'<ol start="{value}">\n')
+            self.lists.append("</ul>\n" if value is None else "</ol>\n")
+        elif kind == "BlockQuote":
+            self.block("<blockquote>\n")
+        elif kind == "CodeBlock":
+            self.fenced = type(value) is dict
+            info = value["Fenced"].split(maxsplit=1) if self.fenced else ()
+            lang = f' class="language-{_escape(info[0])}"' if info else ""
+            self.block(f"<pre><code{lang}>")
+        elif kind == "Image":
+            self.image_depth += 1
+            if self.alt is None:
+                self.alt = []
+                self.image = value
+        elif kind == "Table":
+            self.table, self.in_body = value, False
+            self.block("<table>\n")
+        elif kind == "FootnoteDefinition":
+            self.open_notes.append((value.casefold(), len(out)))
+
+    def start_link(self, link: dict) -> None:
+        url = link["dest_url"]
+        if link["link_type"] == "Email":  # <a@b.c>
+            url = "mailto:" + url
+        kept = self.alt is None and _allowed(url) and (self.article or _web_link(url))
+        self.links.append(kept)
+        if kept:
+            title = f' title="{_escape(link["title"])}"' if link["title"] else ""
+            rel = "" if self.article else ' rel="nofollow noopener"'
+            self.out.append(f'<a href="{_href(url, self.prefix)}"{title}{rel}>')
+
+    def end_image(self) -> None:
+        self.image_depth -= 1
+        if self.image_depth:
+            return
+        alt, image, self.alt = "".join(self.alt or ()), self.image, None
+        url = image["dest_url"]
+        if not (self.article and _allowed(url)):
+            self.text(alt)  # in an analysis, nothing is fetched from elsewhere
+            return
+        title = f' title="{_escape(image["title"])}"' if image["title"] else ""
+        self.out.append(f'<img src="{_href(url, self.prefix)}" alt="{_escape(alt)}"{title}>')
+
+    def end(self, tag: str | dict) -> None:
+        out = self.out
+        if type(tag) is dict:
+            [(kind, value)] = tag.items()
+            if kind == "Heading":
+                level = value[1]
+                if self.slug is not None:
+                    out[self.heading_at] = f'<h{level} id="{self.take_id("".join(self.slug))}">'
+                    self.slug = None
+                out.append(f"</h{level}>\n")
+            elif kind == "List":
+                out.append(self.lists.pop())
+            elif kind == "BlockQuote":
+                if out[-1] == "<blockquote>\n":
+                    out[-1] = "<blockquote>"  # an empty one is one line
+                out.append("</blockquote>\n")
+            return
+        if tag == "Paragraph":
+            out.append("</p>\n")
+        elif tag in _INLINE:
+            self.inline(tag, 1)
+        elif tag == "Link":
+            if self.links.pop():
+                out.append("</a>")
+        elif tag == "Image":
+            self.end_image()
+        elif tag == "Item":
+            out.append("</li>\n")
+        elif tag == "CodeBlock":
+            # markdown-it-py ends an indented block's last line, not an unclosed fence's
+            ends = self.fenced or out[-1][-1:] in ("\n", ">")
+            out.append("</code></pre>\n" if ends else "\n</code></pre>\n")
+        elif tag == "TableCell":
+            out.append("</th>\n" if self.in_head else "</td>\n")
+        elif tag == "TableRow":
+            out.append("</tr>\n")
+        elif tag == "TableHead":
+            self.in_head = False
+            out.append("</tr>\n</thead>\n")
+        elif tag == "Table":
+            out.append("</tbody>\n</table>\n" if self.in_body else "</table>\n")
+        elif tag == "HtmlBlock":
+            self.end_html_block()
+        elif tag == "FootnoteDefinition":  # its HTML moves to the footnotes' list
+            key, start = self.open_notes.pop()
+            note = out[start:]
+            del out[start:]
+            if note[:1] == ["\n"]:  # put by block() after the text it interrupts
+                del note[0]
+            self.notes.setdefault(key, note)  # of two definitions, the first stands
+
+    def footnote_reference(self, label: str) -> None:
+        key = label.casefold()
+        number = self.numbers.setdefault(key, len(self.numbers) + 1)
+        count = self.ref_counts[key] = self.ref_counts.get(key, -1) + 1
+        ref_id = f"{number}:{count}" if count else str(number)
+        if self.alt is None:
+            self.out.append(
+                f'<sup class="footnote-ref"><a href="#fn{number}" id="fnref{ref_id}">[{ref_id}]</a></sup>'
+            )
+
+    def footnotes(self) -> str:
+        """The section markdown-it-py's footnote plugin wrote: backlinks in the last paragraph."""
+        items = [_FOOTNOTES]
+        for key, number in self.numbers.items():
+            note = self.notes.get(key, [])
+            backlinks = "".join(
+                f' <a href="#fnref{number}{f":{i}" if i else ""}" class="footnote-backref">↩︎</a>'
+                for i in range(self.ref_counts[key] + 1)
+            )
+            last = len(note) - 1 if note and note[-1] == "</p>\n" else len(note)
+            body = "".join(note[:last]) + backlinks + "".join(note[last:])
+            items.append(f'<li id="fn{number}" class="footnote-item">{body}</li>\n')
+        items.append("</ol>\n</section>\n")
+        return "".join(items)
+
+    def write(self, events: Iterable[str | dict]) -> str:
+        out = self.out
+        for event in events:
+            if type(event) is str:
+                if event == "Rule":
+                    self.block("<hr>\n")
+                elif self.alt is not None:
+                    self.alt.append("\n")
+                else:  # a line break is no part of a heading's id
+                    out.append("<br>\n" if event == "HardBreak" else "\n")
+                continue
+            [(kind, value)] = event.items()
+            if kind == "Text":
+                if self.html_block is not None:
+                    self.html_block.append(value)
+                elif self.alt is None and self.slug is None:
+                    out.append(_escape(value))  # the most frequent event by far
+                else:
+                    self.text(value)
+            elif kind == "Start":
+                if value == "Paragraph":
+                    if out and out[-1][-1:] != "\n":
+                        out.append("\n")
+                    out.append("<p>")
+                else:
+                    self.start(value)
+            elif kind == "End":
+                if value == "Paragraph":
+                    out.append("</p>\n")
+                else:
+                    self.end(value)
+            elif kind == "Code":
+                if self.alt is not None:
+                    self.alt.append(value)
+                else:
+                    if self.slug is not None:
+                        self.slug.append(value)
+                    out.append(f"<code>{_escape(value)}</code>")
+            elif kind == "Html" and self.html_block is not None:
+                self.html_block.append(value)
+            elif kind in ("Html", "InlineHtml"):
+                self.raw(value)
+            elif kind == "FootnoteReference":
+                self.footnote_reference(value)
+        body = "".join(out)
+        return body + self.footnotes() if self.numbers else body
 
 
 # --- the renderers ---------------------------------------------------------------------------
 
 
+def _events(md: pyromark.Markdown, text: str) -> Iterable[str | dict]:
+    try:
+        return md.events(text)
+    except UnicodeEncodeError:  # a lone surrogate cannot cross into Rust; no file holds one
+        return md.events(text.encode("utf-8", "surrogatepass").decode("utf-8", "replace"))
+
+
 def article_renderer(unsafe_html: bool, base_path: str = "/") -> Callable[[str], str]:
     """CommonMark with tables, strikethrough, footnotes and heading anchors on h2-h4."""
-    md = MarkdownIt("zero").enable_many(
-        [*_COMMONMARK, "table", "strikethrough", "footnote"]
-        + (["html_block", "html_inline"] if unsafe_html else [])
-    )
-    prefix = _site_root_prefixer(base_path)
-    return lambda text: prefix(
-        _add_heading_ids(_number_footnotes(_render(md, _separate_footnote_definitions(text))))
+    prefix = base_path.rstrip("/")
+    return lambda text: _Writer(article=True, raw_html=unsafe_html, prefix=prefix).write(
+        _events(_ARTICLE, text)
     )
 
 
 def analysis_renderer(base_path: str = "/") -> Callable[[str], str]:
     """Model output is untrusted: no raw HTML, only http(s) and relative links, and images
     shown as their alt text (an image would be a request leaving the site)."""
-    md = MarkdownIt("zero").enable_many([*_COMMONMARK, "table", "strikethrough"])
-    prefix = _site_root_prefixer(base_path)
-    return lambda text: prefix(_police_links(_IMAGE.sub(r"\1", _render(md, text))))
+    prefix = base_path.rstrip("/")
+    return lambda text: _Writer(article=False, raw_html=False, prefix=prefix).write(
+        _events(_ANALYSIS, text)
+    )
 
 
 class HtmlStore:

@@ -387,7 +387,7 @@ def test_site_root_links_in_markdown_get_the_base_path(site, run):
 
 
 def test_rendered_markdown_is_not_cached_on_disk(site, run):
-    """markdown-it-pyrs renders faster than the files of the old HTML cache were written;
+    """Markdown renders faster than the files of the old HTML cache were written;
     a cache left by an older Marginalia is removed rather than carried along by CI."""
     root = site({"content/a.md": article("A", body="## Hello\n\nBody.")})
     old_cache = root / ".cache/marginalia/html/ab"
