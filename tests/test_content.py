@@ -445,6 +445,17 @@ def test_front_matter_split_keeps_body_and_yaml_apart() -> None:
     assert doc.body == "body with --- inside\n---\nmore\n"
 
 
+@pytest.mark.parametrize("trailing", [" ", "   ", "\t", " \t "])
+def test_a_fence_followed_by_spaces_or_a_tab_is_a_fence(tmp_path: Path, trailing: str) -> None:
+    found = good(tmp_path, f"---{trailing}\ntitle: T\ndate: 2024-06-20\n---{trailing}\nBody.\n")
+    assert (found.title, found.body) == ("T", "Body.\n")
+
+
+def test_a_longer_line_of_hyphens_is_no_fence() -> None:
+    with pytest.raises(frontmatter.FrontMatterError, match="never closed"):
+        frontmatter.parse("---\ntitle: t\n----\nbody\n")
+
+
 # --- The text an author wrote, found without composing the YAML again ----------------
 
 _WORDS = st.text(alphabet="0123456789abcXYZ.:+-_", min_size=1, max_size=12)
