@@ -21,7 +21,7 @@ import jinja2
 from . import atomic, feeds, stamp
 from .analysis.sidecar import ANALYSES_DIR, Sidecar, sidecar_files, sidecar_item
 from .archive import Site, assemble
-from .config import Settings, load_settings
+from .config import CONFIG_FILE, PLACEHOLDER_BASE_URL, Settings, load_settings
 from .content import CONTENT_DIR, Content, load_content
 from .depend import MANIFEST, Manifest, job_key, save_record, shared_key, template_keys
 from .errors import InputError, Problems
@@ -251,6 +251,13 @@ def load_and_render(
     """
     problems = Problems()
     settings = load_settings(root, base_url)  # without settings nothing else can be read
+    if settings.base_url == PLACEHOLDER_BASE_URL:
+        problems.warn(
+            CONFIG_FILE,
+            None,
+            "base_url is still the placeholder 'init' wrote: set it to the address the site "
+            "is served at (the GitHub Pages workflow passes its own with --base-url)",
+        )
     records = record_cache(cache_dir, settings.timezone)
     site = load_site(root, settings, problems, drafts=drafts, records=records)
     outputs, rendering = Outputs(), None
