@@ -134,11 +134,17 @@ def permalink(pattern: str, article: Article) -> str:
 
 
 class _TermIndex:
-    """Collects the terms of one taxonomy; the first spelling seen names the term."""
+    """Collects the terms of one taxonomy; the first spelling seen names the term.
+
+    Spellings that differ only in case are one term by design (`Korea`, `korea`). Others
+    that make the same slug (`U.S.`, `U.S`) are one term too, since they share its URL,
+    but the editor is warned once for each, with the files that first used them.
+    """
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self.by_slug: dict[str, Term] = {}
+        self.spellings: set[tuple[str, str]] = set()  # (slug, casefolded name) seen
 
     def add(self, name: str, article: Article, problems: Problems) -> Term | None:
         slug = slugify(name)
@@ -152,6 +158,16 @@ class _TermIndex:
         term = self.by_slug.get(slug)
         if term is None:
             term = self.by_slug[slug] = Term(self.kind, name, slug)
+            self.spellings.add((slug, name.casefold()))
+        elif (slug, name.casefold()) not in self.spellings:
+            self.spellings.add((slug, name.casefold()))
+            problems.warn(
+                f"content/{article.path}",
+                None,
+                f"{self.kind[:-1]} {name!r} shares the URL {term.url} with {term.name!r} "
+                f"(content/{term.articles[0].path}): both are shown as {term.name!r}; "
+                "spell them alike, or apart",
+            )
         if not term.articles or term.articles[-1] is not article:
             term.articles.append(article)
         return term

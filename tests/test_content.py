@@ -213,6 +213,43 @@ def test_tag_case_is_one_term_named_as_first_written(site, run) -> None:
     for title in ("Newer", "Newest", "Oldest"):
         assert title in tag_page
     assert ">Korea</a>" in page(root, "/2024/06/a/")  # the newer article links the one term
+    assert "warning" not in run("build", "--full", "--root", root).err  # case is by design
+
+
+def test_signs_that_tell_names_apart_keep_their_tags_apart(site, run) -> None:
+    tags = '["C#", "C++", C, "AT&T", ATT, "#MeToo", "Disney+"]'
+    root = site({"content/a.md": article(tags=tags, authors='["Smith & Wesson"]')})
+    result = run("build", "--root", root)
+    assert result.status == 0 and result.err == "", result.err
+    found = {
+        ("c-sharp", "C#"),
+        ("c-plus-plus", "C++"),
+        ("c", "C"),
+        ("at-and-t", "AT&amp;T"),
+        ("att", "ATT"),
+        ("metoo", "#MeToo"),
+        ("disney-plus", "Disney+"),
+    }
+    for slug, name in found:
+        assert h1(page(root, f"/tags/{slug}/")) == name
+    assert h1(page(root, "/authors/smith-and-wesson/")) == "Smith &amp; Wesson"
+
+
+def test_spellings_that_share_a_url_are_one_term_with_a_warning(site, run) -> None:
+    root = site(
+        {
+            "content/a.md": article(title="Old", date="2024-06-20", tags='["U.S.", korea]'),
+            "content/b.md": article(title="New", date="2024-06-21", tags='["U.S", Korea]'),
+            "content/c.md": article(title="Newer", date="2024-06-22", tags='["u.s"]'),
+        }
+    )
+    result = run("build", "--root", root)
+    assert result.status == 0, result.err
+    assert result.err.splitlines() == [
+        "content/b.md: warning: tag 'U.S' shares the URL /tags/u-s/ with 'U.S.' (content/a.md): "
+        "both are shown as 'U.S.'; spell them alike, or apart"
+    ]
+    assert h1(page(root, "/tags/u-s/")) == "U.S."
 
 
 def test_a_non_latin_tag_keeps_its_letters(site, run) -> None:
