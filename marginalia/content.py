@@ -20,6 +20,7 @@ from . import frontmatter
 from .errors import Problems
 from .records import RecordCache, no_cache
 from .slugs import is_safe_slug, slugify
+from .summary import summary_of
 
 CONTENT_DIR = "content"
 PAGES_DIR = "pages"
@@ -315,7 +316,7 @@ def parse_article(
         source_name=fields.text("source_name"),
         author_names=fields.names("authors", split_commas=False),
         tag_names=fields.names("tags", split_commas=True),
-        summary=fields.text("summary") or "",
+        summary=fields.text("summary") or summary_of(doc.body),
         slug=fields.slug(Path(rel).stem),
         draft=fields.flag("draft", False),
         wants_analysis=fields.flag("analysis", True),
@@ -340,7 +341,7 @@ def parse_page(
         path=rel,
         title=fields.text("title", required=True) or "",
         date=fields.moment("date", zone),
-        summary=fields.text("summary") or "",
+        summary=fields.text("summary") or summary_of(doc.body),
         slug=fields.slug(Path(rel).stem),
         draft=fields.flag("draft", False),
         language=fields.text("language"),

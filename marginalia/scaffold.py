@@ -142,7 +142,7 @@ def new_article(root: Path, title: str, *, source: str | None = None) -> Path:
     lines = ["---", _front_matter_line("title", title), f"date: {now.isoformat()}"]
     if source:
         lines.append(_front_matter_line("source", source))
-    lines += ["authors: []", "tags: []", 'summary: ""', "---", "", ""]
+    lines += ["authors: []", "tags: []", "---", "", ""]
     atomic.write_bytes(path, "\n".join(lines).encode("utf-8"))
     return path
 
