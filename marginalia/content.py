@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from . import frontmatter
+from . import dates, frontmatter
 from .errors import Problems
 from .records import RecordCache, no_cache
 from .slugs import is_safe_slug, slugify
@@ -224,6 +224,18 @@ class _Fields:
             return slugify(value)
         return value
 
+    def language(self) -> str | None:
+        """A language tag (`de`, `pt-BR`); one whose dates Babel cannot write is a warning."""
+        value = self.text("language")
+        if value and not dates.is_known(value):
+            self.problems.warn(
+                self.path,
+                self.doc.line_of(["language"]),
+                f"language {value!r} is not one whose dates Babel can write: "
+                "they are written in the site's language",
+            )
+        return value
+
     def warn_unknown(self, known: frozenset[str]) -> dict[str, Any]:
         """Unknown keys are kept for templates; near-misses of known ones get a warning."""
         extra = {key: value for key, value in self.doc.meta.items() if key not in known}
@@ -320,7 +332,7 @@ def parse_article(
         slug=fields.slug(Path(rel).stem),
         draft=fields.flag("draft", False),
         wants_analysis=fields.flag("analysis", True),
-        language=fields.text("language"),
+        language=fields.language(),
         extra=fields.warn_unknown(ARTICLE_KEYS),
         body=doc.body,
         sha256=article_sha256(title or "", doc.body),
@@ -344,7 +356,7 @@ def parse_page(
         summary=fields.text("summary") or summary_of(doc.body),
         slug=fields.slug(Path(rel).stem),
         draft=fields.flag("draft", False),
-        language=fields.text("language"),
+        language=fields.language(),
         extra=fields.warn_unknown(PAGE_KEYS),
         body=doc.body,
         digest=doc.digest,
