@@ -236,13 +236,10 @@ def test_signs_that_tell_names_apart_keep_their_tags_apart(site, run) -> None:
 
 
 def test_spellings_that_share_a_url_are_one_term_with_a_warning(site, run) -> None:
-    root = site(
-        {
-            "content/a.md": article(title="Old", date="2024-06-20", tags='["U.S.", korea]'),
-            "content/b.md": article(title="New", date="2024-06-21", tags='["U.S", Korea]'),
-            "content/c.md": article(title="Newer", date="2024-06-22", tags='["u.s"]'),
-        }
-    )
+    # oldest first: a.md names the term; b.md's spelling differs by more than case
+    tags = {"a": '["U.S.", korea]', "b": '["U.S", Korea]', "c": '["u.s"]'}
+    dated = enumerate(tags.items())
+    root = site({f"content/{n}.md": article(date=f"2024-06-2{i}", tags=t) for i, (n, t) in dated})
     result = run("build", "--root", root)
     assert result.status == 0, result.err
     assert result.err.splitlines() == [
