@@ -4,12 +4,15 @@ cut at a word, in lists, feeds, the meta description and JSON-LD."""
 from __future__ import annotations
 
 import json
+import pickle
 import re
 
 import feedparser
 import pytest
 from conftest import article
 
+from marginalia import records
+from marginalia.build import CACHE_DIR
 from marginalia.summary import LIMIT, summary_of
 
 
@@ -102,3 +105,20 @@ def test_new_writes_no_empty_summary(site, run) -> None:
     assert result.status == 0, result.err
     written = (root / result.out.strip().removeprefix(str(root) + "/")).read_text()
     assert "summary" not in written
+
+
+def test_records_an_older_marginalia_parsed_are_parsed_again(site, run) -> None:
+    """Its records have no summary made up: they must not be taken for new ones."""
+    root = site({"content/a.md": article(body="The first paragraph.")})
+    assert run("build", "--root", root).status == 0
+    for shard in (root / CACHE_DIR).glob("records-*.pickle"):
+        salt, entries = pickle.loads(shard.read_bytes())
+        for key, (mtime, size, blob, warnings) in entries.items():
+            record = pickle.loads(blob)
+            record.summary = ""  # as parsing gave before FORMAT 2
+            entries[key] = (mtime, size, pickle.dumps(record), warnings)
+        older = salt.replace(f"|{records.FORMAT}|", f"|{records.FORMAT - 1}|")
+        shard.write_bytes(pickle.dumps((older, entries)))
+    assert run("build", "--full", "--root", root).status == 0
+    html = (root / "site/index.html").read_text(encoding="utf-8")
+    assert '<p class="summary">The first paragraph.</p>' in html
