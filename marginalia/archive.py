@@ -6,7 +6,6 @@ from this model to pages.
 
 from __future__ import annotations
 
-import calendar
 import hashlib
 from collections.abc import Iterable
 from dataclasses import MISSING, dataclass, field, fields
@@ -14,6 +13,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from . import dates
 from .analysis.sidecar import Sidecar
 from .config import Settings
 from .content import Article, Page
@@ -72,10 +72,7 @@ class MonthArchive:
     year: int
     month: int
     articles: list[Article]
-
-    @property
-    def name(self) -> str:
-        return calendar.month_name[self.month]
+    name: str  # of the month, in the site's language ("June")
 
     @property
     def url(self) -> str:
@@ -134,11 +131,17 @@ def permalink(pattern: str, article: Article) -> str:
 
 
 class _TermIndex:
-    """Collects the terms of one taxonomy; the first spelling seen names the term."""
+    """Collects the terms of one taxonomy; the first spelling seen names the term.
+
+    Spellings that differ only in case are one term by design (`Korea`, `korea`). Others
+    that make the same slug (`U.S.`, `U.S`) are one term too, since they share its URL,
+    but the editor is warned once for each, with the files that first used them.
+    """
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self.by_slug: dict[str, Term] = {}
+        self.spellings: set[tuple[str, str]] = set()  # (slug, casefolded name) seen
 
     def add(self, name: str, article: Article, problems: Problems) -> Term | None:
         slug = slugify(name)
@@ -152,6 +155,16 @@ class _TermIndex:
         term = self.by_slug.get(slug)
         if term is None:
             term = self.by_slug[slug] = Term(self.kind, name, slug)
+            self.spellings.add((slug, name.casefold()))
+        elif (slug, name.casefold()) not in self.spellings:
+            self.spellings.add((slug, name.casefold()))
+            problems.warn(
+                f"content/{article.path}",
+                None,
+                f"{self.kind[:-1]} {name!r} shares the URL {term.url} with {term.name!r} "
+                f"(content/{term.articles[0].path}): both are shown as {term.name!r}; "
+                "spell them alike, or apart",
+            )
         if not term.articles or term.articles[-1] is not article:
             term.articles.append(article)
         return term
@@ -203,7 +216,7 @@ def assemble(
         articles=newest_first,
         pages=sorted(pages, key=lambda p: (p.title.casefold(), p.path)),
         terms=terms,
-        years=_date_archives(newest_first),
+        years=_date_archives(newest_first, dates.style(settings.language)),
         older=older,
         newer=newer,
     )
@@ -280,7 +293,7 @@ def _fingerprint(article: Article) -> str:
     return "A" + hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
-def _date_archives(newest_first: list[Article]) -> list[YearArchive]:
+def _date_archives(newest_first: list[Article], style: dates.DateStyle) -> list[YearArchive]:
     years: dict[int, YearArchive] = {}
     months: dict[tuple[int, int], MonthArchive] = {}
     for article in newest_first:
@@ -291,7 +304,7 @@ def _date_archives(newest_first: list[Article]) -> list[YearArchive]:
         year.articles.append(article)
         month = months.get((y, m))
         if month is None:
-            month = months[(y, m)] = MonthArchive(y, m, [])
+            month = months[(y, m)] = MonthArchive(y, m, [], style.month_name(m))
             year.months.append(month)
         month.articles.append(article)
     return list(years.values())

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import jinja2
 
-from . import atomic, feeds, stamp
+from . import atomic, dates, feeds, stamp
 from .analysis.sidecar import ANALYSES_DIR, Sidecar, sidecar_files, sidecar_item
 from .archive import Site, assemble
-from .config import Settings, load_settings
+from .config import CONFIG_FILE, PLACEHOLDER_BASE_URL, Settings, load_settings
 from .content import CONTENT_DIR, Content, load_content
 from .depend import MANIFEST, Manifest, job_key, save_record, shared_key, template_keys
 from .errors import InputError, Problems
@@ -254,6 +254,7 @@ def load_and_render(
     settings = load_settings(
         root, base_url, repository
     )  # without settings nothing else can be read
+    _warn_of_settings(settings, problems)
     records = record_cache(cache_dir, settings.timezone)
     site = load_site(root, settings, problems, drafts=drafts, records=records)
     outputs, rendering = Outputs(), None
@@ -268,6 +269,24 @@ def load_and_render(
     problems.raise_if_errors()
     records.save()
     return site, outputs, rendering, problems
+
+
+def _warn_of_settings(settings: Settings, problems: Problems) -> None:
+    """Settings that are valid but surely not what the editor wants."""
+    if settings.base_url == PLACEHOLDER_BASE_URL:
+        problems.warn(
+            CONFIG_FILE,
+            None,
+            "base_url is still the placeholder 'init' wrote: set it to the address the site "
+            "is served at (the GitHub Pages workflow passes its own with --base-url)",
+        )
+    if not dates.is_known(settings.language):
+        problems.warn(
+            CONFIG_FILE,
+            None,
+            f"language {settings.language!r} is not one whose dates Babel can write: "
+            "they are written in English",
+        )
 
 
 def build(

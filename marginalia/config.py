@@ -18,6 +18,8 @@ from . import yamltext
 from .errors import Problems
 
 CONFIG_FILE = "config.yaml"
+PLACEHOLDER_BASE_URL = "https://USER.github.io/REPOSITORY/"
+"""The base_url `init` writes, for the editor to replace: a build with it warns."""
 PERMALINK_FIELDS = ("year", "month", "day", "slug")
 # GitHub's rules: an owner is letters, digits and single inner hyphens (at most 39);
 # a repository name is letters, digits, '.', '_' and '-', but not '.' or '..'.

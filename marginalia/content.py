@@ -16,10 +16,11 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from . import frontmatter
+from . import dates, frontmatter
 from .errors import Problems
 from .records import RecordCache, no_cache
 from .slugs import is_safe_slug, slugify
+from .summary import summary_of
 
 CONTENT_DIR = "content"
 PAGES_DIR = "pages"
@@ -223,6 +224,18 @@ class _Fields:
             return slugify(value)
         return value
 
+    def language(self) -> str | None:
+        """A language tag (`de`, `pt-BR`); one whose dates Babel cannot write is a warning."""
+        value = self.text("language")
+        if value and not dates.is_known(value):
+            self.problems.warn(
+                self.path,
+                self.doc.line_of(["language"]),
+                f"language {value!r} is not one whose dates Babel can write: "
+                "they are written in the site's language",
+            )
+        return value
+
     def warn_unknown(self, known: frozenset[str]) -> dict[str, Any]:
         """Unknown keys are kept for templates; near-misses of known ones get a warning."""
         extra = {key: value for key, value in self.doc.meta.items() if key not in known}
@@ -315,11 +328,11 @@ def parse_article(
         source_name=fields.text("source_name"),
         author_names=fields.names("authors", split_commas=False),
         tag_names=fields.names("tags", split_commas=True),
-        summary=fields.text("summary") or "",
+        summary=fields.text("summary") or summary_of(doc.body),
         slug=fields.slug(Path(rel).stem),
         draft=fields.flag("draft", False),
         wants_analysis=fields.flag("analysis", True),
-        language=fields.text("language"),
+        language=fields.language(),
         extra=fields.warn_unknown(ARTICLE_KEYS),
         body=doc.body,
         sha256=article_sha256(title or "", doc.body),
@@ -340,10 +353,10 @@ def parse_page(
         path=rel,
         title=fields.text("title", required=True) or "",
         date=fields.moment("date", zone),
-        summary=fields.text("summary") or "",
+        summary=fields.text("summary") or summary_of(doc.body),
         slug=fields.slug(Path(rel).stem),
         draft=fields.flag("draft", False),
-        language=fields.text("language"),
+        language=fields.language(),
         extra=fields.warn_unknown(PAGE_KEYS),
         body=doc.body,
         digest=doc.digest,

@@ -5,6 +5,7 @@ Articles, analysis sidecars and prompts share this format, so they share this co
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +14,7 @@ import yaml
 
 from . import yamltext
 
-FENCE = "---"
+_FENCE_LINE = re.compile(r"^---[ \t]*(?:\n|\Z)", re.MULTILINE)
 
 
 class FrontMatterError(Exception):
@@ -66,17 +67,19 @@ def decode(data: bytes) -> str:
 
 
 def parse(text: str, digest: str = "") -> Document:
-    """Split `---` YAML `---` body; the front matter must be a mapping."""
-    if not text.startswith(FENCE + "\n") and text.rstrip() != FENCE:
+    """Split `---` YAML `---` body; the front matter must be a mapping.
+
+    A fence is a line of three hyphens; spaces or tabs after them are allowed (editors
+    leave them, and they are invisible)."""
+    opening = _FENCE_LINE.match(text)
+    if opening is None:
         raise FrontMatterError(1, "no front matter: the file must start with a '---' line")
-    end = text.find("\n" + FENCE + "\n", len(FENCE))
-    if end == -1:
-        if text.endswith("\n" + FENCE):
-            end = len(text) - len(FENCE) - 1
-        else:
-            raise FrontMatterError(1, "front matter opened here is never closed with '---'")
-    yaml_text = text[len(FENCE) + 1 : end + 1]
-    body = text[end + len(FENCE) + 2 :]
+    start = opening.end()
+    closing = _FENCE_LINE.search(text, start)
+    if closing is None:
+        raise FrontMatterError(1, "front matter opened here is never closed with '---'")
+    yaml_text = text[start : closing.start()]
+    body = text[closing.end() :]
     try:
         meta = yamltext.load(yaml_text) if yaml_text.strip() else {}
     except yamltext.YamlSyntaxError as exc:

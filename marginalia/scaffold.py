@@ -20,11 +20,12 @@ from .errors import InputError, Problem
 from .paths import SITE_ISSUE_TEMPLATES, SITE_WORKFLOWS, builtin_dir
 from .slugs import slugify
 
+# base_url is config.PLACEHOLDER_BASE_URL: a build warns until the editor sets it
 CONFIG_TEMPLATE = """\
 # Marginalia site settings: every key is described in Marginalia's README.
 title: "My News Archive"
 description: "News articles with critical analyses."
-base_url: "https://USER.github.io/REPOSITORY/"   # where the site is served
+base_url: "https://USER.github.io/REPOSITORY/"   # where the site is served: set it
 {repository}
 language: en
 timezone: UTC            # for dates written without one
@@ -90,7 +91,7 @@ machine-written analyses in `analyses/`, built into a static site for GitHub Pag
 python build.py new "Headline" --source https://www.example.com/news/story
 python build.py check              # validate; count missing and stale analyses
 python build.py                    # build into site/
-python -m http.server -d site      # look at it (build with --base-url http://127.0.0.1:8000/)
+python build.py serve              # look at it on http://127.0.0.1:8000/ as you write
 ```
 
 ## Analyze
@@ -146,7 +147,7 @@ def new_article(root: Path, title: str, *, source: str | None = None) -> Path:
     lines = ["---", frontmatter.field_line("title", title), f"date: {now.isoformat()}"]
     if source:
         lines.append(frontmatter.field_line("source", source))
-    lines += ["authors: []", "tags: []", 'summary: ""', "---", "", ""]
+    lines += ["authors: []", "tags: []", "---", "", ""]
     atomic.write_bytes(path, "\n".join(lines).encode("utf-8"))
     return path
 

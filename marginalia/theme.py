@@ -13,6 +13,7 @@ from urllib.parse import quote
 import jinja2
 from markupsafe import Markup, escape
 
+from . import dates
 from .config import Settings
 from .errors import InputError, Problem
 from .paths import builtin_dir
@@ -99,16 +100,6 @@ def isodate(moment: datetime) -> str:
     return moment.isoformat()
 
 
-def human_date(moment: datetime) -> str:
-    return f"{moment.day} {moment:%B %Y}"
-
-
-def human_datetime(moment: datetime) -> str:
-    offset = moment.strftime("%z")
-    zone = f"UTC{offset[:3]}:{offset[3:]}" if offset else ""
-    return f"{human_date(moment)}, {moment:%H:%M} {zone}".rstrip()
-
-
 def jsonld(data: Any) -> Markup:
     """JSON safe inside <script>: '<', '>' and '&' escaped, so '</script>' cannot end it."""
     text = json.dumps(data, ensure_ascii=False, sort_keys=True)
@@ -144,6 +135,14 @@ def make_environment(
         **globals_,
     )
     language = settings.language
+
+    def human_date(moment: datetime, in_language: str | None = None) -> str:
+        """'20 June 2024', in the page's language unless another is given."""
+        return dates.style(in_language, language).human_date(moment)
+
+    def human_datetime(moment: datetime, in_language: str | None = None) -> str:
+        """'20 June 2024, 16:00 UTC+02:00', in the page's language unless another is given."""
+        return dates.style(in_language, language).human_datetime(moment)
 
     def lang(item: Any) -> Markup:
         """' lang="xx"' where an article or page is not in the site's language."""

@@ -107,10 +107,27 @@ def load(text: str) -> Any:
         if exc.context_mark is not None and (unclosed or mark.index >= len(text.rstrip())):
             mark = exc.context_mark  # `[a, b` or `"...` never closed: where it was opened
         line = mark.line + 1 if mark is not None else None
-        message = " ".join(part for part in (exc.context, exc.problem) if part)
+        tab = _tab_near(text, exc.problem_mark)
+        if tab is not None:
+            line, column = tab
+            message = f"a tab at column {column}: YAML allows no tabs in indentation; use spaces"
+        else:
+            message = " ".join(part for part in (exc.context, exc.problem) if part)
         raise YamlSyntaxError(line, message or "invalid YAML") from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(None, str(exc)) from None
+
+
+def _tab_near(text: str, mark: yaml.Mark | None) -> tuple[int, int] | None:
+    """(line, column), 1-based, of the tab the parser stopped at or just before, when a tab
+    is what it could not read (libyaml and PyYAML word this differently, both vaguely)."""
+    if mark is None:
+        return None
+    start = text.rfind("\n", 0, mark.index) + 1
+    tab = text.find("\t", start, mark.index + 1)
+    if tab == -1 or text[start:tab].strip(" -?:"):
+        return None  # no tab, or only one inside a value (`title: a<TAB>b` is allowed)
+    return mark.line + 1, tab - start + 1
 
 
 def _node_at(

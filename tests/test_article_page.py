@@ -558,7 +558,7 @@ def test_heading_anchors_on_h2_to_h4_with_our_ids(render_article) -> None:
         '<h4 id="same-1">',  # de-duplicated like mdit-py-plugins' anchors
         '<h4 id="same-1-1">',
         "<h5>",
-        '<h2 id="title-with-code-em">',  # text and code; no footnote mark, no tags
+        '<h2 id="title-with-code-and-em">',  # text and code; no footnote mark, no tags
     ]
     assert '<h2 id="main-heading">Main</h2>\n' in html
     assert markdown.heading_id("Main") == "main-heading"

@@ -95,6 +95,30 @@ def test_yaml_syntax_error(built, run) -> None:
     assert "YAML" in located(fails(run, root, digest), "content/2024/b.md", 4)
 
 
+@pytest.mark.parametrize(
+    ("front", "line", "column"),
+    [
+        ("title: Second\ndate: 2024-06-21\ntags:\n\t- korea\n", 5, 1),
+        ("title: Second\n\tdate: 2024-06-21\n", 3, 1),
+        ("title: Second\ndate: 2024-06-21\ntags:\n  -\tkorea\n", 5, 4),
+    ],
+    ids=["list-item", "key", "after-dash"],
+)
+def test_a_tab_in_indentation_says_yaml_allows_no_tabs(built, run, front, line, column) -> None:
+    root, digest = built
+    write_files(root, {"content/2024/b.md": f"---\n{front}---\nBody.\n"})
+    message = located(fails(run, root, digest), "content/2024/b.md", line)
+    assert f"a tab at column {column}: YAML allows no tabs in indentation; use spaces" in message
+
+
+def test_a_tab_in_config_yaml_is_located_too(built, run) -> None:
+    root, digest = built
+    write_files(
+        root, {"config.yaml": "title: T\nbase_url: https://example.org/\nfeed:\n\tlimit: 5\n"}
+    )
+    assert "YAML allows no tabs" in located(fails(run, root, digest), "config.yaml", 4)
+
+
 def test_yaml_bracket_never_closed_points_where_it_opened(built, run) -> None:
     root, digest = built
     write_files(

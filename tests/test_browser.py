@@ -9,7 +9,8 @@ downloads no browser of its own); each launch gets a fresh profile.
   it collapsed, then expanded.
 - The link down to the original lands on #original.
 - Every page of the site loads with no console error, no failed request and no request
-  outside the page's origin; one stylesheet, versioned by its content's hash.
+  outside the page's origin; one stylesheet, versioned by its content's hash; one icon,
+  declared (so that no browser asks for a /favicon.ico there is none of) and served.
 - Nothing scrolls sideways from 360 px up; light and dark follow prefers-color-scheme;
   print shows the article without the site's chrome.
 - axe-core finds no serious or critical violation on the index, an article, a tag page and
@@ -310,6 +311,9 @@ def test_every_page_loads_cleanly_and_nothing_leaves_the_site(browser: Any, serv
     css_file = served.site / "static" / "style.css"
     version = hashlib.sha256(css_file.read_bytes()).hexdigest()[:12]
     assert css_file.stat().st_size < 20_000, "the one stylesheet should stay small"
+    icon_file = served.site / "static" / "favicon.svg"
+    icon_version = hashlib.sha256(icon_file.read_bytes()).hexdigest()[:12]
+    icons: set[str] = set()
     pages = served.html_pages()
     assert len(pages) > 50
     with open_page(browser, served) as (page, watch):
@@ -323,8 +327,14 @@ def test_every_page_loads_cleanly_and_nothing_leaves_the_site(browser: Any, serv
                 })"""
             )
             assert assets["sheets"] == [served.url(f"static/style.css?v={version}")], rel
+            # declared, so that no browser asks for a /favicon.ico that is not there
+            icons.update(page.eval_on_selector_all("link[rel~=icon]", "ls => ls.map(l => l.href)"))
+            assert page.locator("link[rel~=icon]").count() == 1, rel
             assert all(t == "application/ld+json" and not src for t, src in assets["scripts"])
             assert assets["inlineStyles"] == 0, rel
+        assert icons == {served.url(f"static/favicon.svg?v={icon_version}")}
+        icon = page.request.get(icons.pop())
+        assert icon.ok and icon.headers["content-type"] == "image/svg+xml", icon.status
         assert not watch.problems, "\n".join(watch.problems)
         assert not watch.foreign, f"requests outside {served.origin}: {watch.foreign}"
         assert len(watch.requests) >= len(pages)

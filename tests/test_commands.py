@@ -60,8 +60,31 @@ def test_init_makes_a_site_that_builds_as_it_is(tmp_path, run) -> None:
     assert "1 missing" in checked.out
     built = run("build", "--root", target)
     assert built.status == 0, built.err
-    assert built.err == ""  # no warnings
     assert (target / "site" / "index.html").is_file()
+    # the one warning: base_url is init's placeholder
+    assert built.err.splitlines() == [
+        "config.yaml: warning: base_url is still the placeholder 'init' wrote: set it to the "
+        "address the site is served at (the GitHub Pages workflow passes its own with --base-url)"
+    ]
+
+
+def test_a_build_for_the_pages_address_does_not_warn_of_the_placeholder(tmp_path, run) -> None:
+    """As .github/workflows/pages.yml builds: with --base-url "${PAGES_BASE_URL}/"."""
+    target = tmp_path / "fresh"
+    assert run("init", target).status == 0
+    workflow = (target / ".github/workflows/pages.yml").read_text(encoding="utf-8")
+    assert 'python build.py --base-url "${PAGES_BASE_URL}/"' in workflow
+    built = run("build", "--root", target, "--base-url", "https://someone.github.io/news/")
+    assert built.status == 0, built.err
+    assert built.err == ""  # no warnings
+
+
+def test_init_readme_previews_with_serve(tmp_path, run) -> None:
+    target = tmp_path / "fresh"
+    assert run("init", target).status == 0
+    readme = (target / "README.md").read_text(encoding="utf-8")
+    assert "python build.py serve" in readme
+    assert "http.server" not in readme
 
 
 def test_init_refuses_an_existing_site(site, run) -> None:

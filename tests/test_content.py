@@ -213,6 +213,40 @@ def test_tag_case_is_one_term_named_as_first_written(site, run) -> None:
     for title in ("Newer", "Newest", "Oldest"):
         assert title in tag_page
     assert ">Korea</a>" in page(root, "/2024/06/a/")  # the newer article links the one term
+    assert "warning" not in run("build", "--full", "--root", root).err  # case is by design
+
+
+def test_signs_that_tell_names_apart_keep_their_tags_apart(site, run) -> None:
+    tags = '["C#", "C++", C, "AT&T", ATT, "#MeToo", "Disney+"]'
+    root = site({"content/a.md": article(tags=tags, authors='["Smith & Wesson"]')})
+    result = run("build", "--root", root)
+    assert result.status == 0 and result.err == "", result.err
+    found = {
+        ("c-sharp", "C#"),
+        ("c-plus-plus", "C++"),
+        ("c", "C"),
+        ("at-and-t", "AT&amp;T"),
+        ("att", "ATT"),
+        ("metoo", "#MeToo"),
+        ("disney-plus", "Disney+"),
+    }
+    for slug, name in found:
+        assert h1(page(root, f"/tags/{slug}/")) == name
+    assert h1(page(root, "/authors/smith-and-wesson/")) == "Smith &amp; Wesson"
+
+
+def test_spellings_that_share_a_url_are_one_term_with_a_warning(site, run) -> None:
+    # oldest first: a.md names the term; b.md's spelling differs by more than case
+    tags = {"a": '["U.S.", korea]', "b": '["U.S", Korea]', "c": '["u.s"]'}
+    dated = enumerate(tags.items())
+    root = site({f"content/{n}.md": article(date=f"2024-06-2{i}", tags=t) for i, (n, t) in dated})
+    result = run("build", "--root", root)
+    assert result.status == 0, result.err
+    assert result.err.splitlines() == [
+        "content/b.md: warning: tag 'U.S' shares the URL /tags/u-s/ with 'U.S.' (content/a.md): "
+        "both are shown as 'U.S.'; spell them alike, or apart"
+    ]
+    assert h1(page(root, "/tags/u-s/")) == "U.S."
 
 
 def test_a_non_latin_tag_keeps_its_letters(site, run) -> None:
@@ -443,6 +477,17 @@ def test_front_matter_split_keeps_body_and_yaml_apart() -> None:
     doc = frontmatter.parse("---\ntitle: t\n---\nbody with --- inside\n---\nmore\n")
     assert doc.meta == {"title": "t"}
     assert doc.body == "body with --- inside\n---\nmore\n"
+
+
+@pytest.mark.parametrize("trailing", [" ", "   ", "\t", " \t "])
+def test_a_fence_followed_by_spaces_or_a_tab_is_a_fence(tmp_path: Path, trailing: str) -> None:
+    found = good(tmp_path, f"---{trailing}\ntitle: T\ndate: 2024-06-20\n---{trailing}\nBody.\n")
+    assert (found.title, found.body) == ("T", "Body.\n")
+
+
+def test_a_longer_line_of_hyphens_is_no_fence() -> None:
+    with pytest.raises(frontmatter.FrontMatterError, match="never closed"):
+        frontmatter.parse("---\ntitle: t\n----\nbody\n")
 
 
 # --- The text an author wrote, found without composing the YAML again ----------------

@@ -100,9 +100,10 @@ def test_other_changes_are_whole_builds(live: LiveSite, tmp_path: Path) -> None:
 def test_a_text_edit_renders_only_the_pages_that_show_the_article(live: LiveSite) -> None:
     report = live.rebuild()  # nothing changed
     assert live.edits_applied == 1 and report.published.written == 0
-    edit("content/2024/b.md", "Beta body.", "Beta body, corrected.")(live.root)
+    edit("content/2024/b.md", "Beta body.", "Beta body.\n\nA second paragraph.")(live.root)
     report = live.rebuild()
-    # its page, and the feeds with its full text: lists show no body
+    # its page, and the feeds with its full text: lists show no more of the body than its
+    # first paragraph (as the summary it has not got)
     written = report.published.written
     assert 1 <= written <= 4, written
 
