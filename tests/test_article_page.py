@@ -610,7 +610,7 @@ def test_unsafe_html_raw_headings_and_links_treated_like_markdown() -> None:
         '<h2 id="intro">Intro</h2>\n<h2 id="intro-1">Intro</h2>\n<h3 id="mine">Kept</h3>\n'
         '<p><a href="/sub/about/">raw</a> <a class="x" href="/sub/tags/">raw</a> '
         '<img src="/sub/i.png"> <a href="//host/">far</a></p>\n'
-        '<h4 id="a-b">A &amp; <em>B</em></h4>\n<p>See <a href="/sub/y/">y</a>.</p>\n'
+        '<h4 id="a-and-b">A &amp; <em>B</em></h4>\n<p>See <a href="/sub/y/">y</a>.</p>\n'
     )
 
 
