@@ -22,6 +22,9 @@ from .errors import Problem, Problems
 from .workers import map_ranges
 
 RECORDS = "records-{:02}.pickle"
+# Bumped when what parsing stores changes (a field added to content.Article, say): a
+# cache of records of another shape is not read.
+FORMAT = 2
 SHARDS = 16
 PARSE_PARALLEL_FROM = 500  # fewer files than this parse faster than a pool starts
 T = TypeVar("T")
@@ -53,7 +56,7 @@ def _by_shard(entries: dict[str, Entry]) -> list[dict[str, Entry]]:
 class RecordCache:
     def __init__(self, cache_dir: Path | None, salt: str) -> None:
         self.dir = cache_dir
-        self.salt = f"{__version__}|{salt}"
+        self.salt = f"{__version__}|{FORMAT}|{salt}"
         self.old: dict[str, Entry] = {}
         self.new: dict[str, Entry] = {}
         self.parsed: set[str] = set()  # keys of the files read anew (not from the cache)
