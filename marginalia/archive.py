@@ -7,7 +7,8 @@ from this model to pages.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+import itertools
+from collections.abc import Callable, Iterable
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
 from typing import Any
@@ -67,20 +68,52 @@ class AnalysisView:
         return self.sidecar.locked
 
 
+ARCHIVE_LISTED = 10  # titles /archive/ lists of a month: its newest (its page has them all)
+MORE_ON = 4  # articles an article page suggests at its end ("More on <tag>")
+
+
+@dataclass(frozen=True)
+class Link:
+    """A labelled site path: a date archive's neighbour, or the page above it."""
+
+    label: str
+    url: str
+
+
+ARCHIVE_LINK = Link("Archive", "/archive/")
+
+
+def year_url(year: int) -> str:
+    return f"/{year:04d}/"
+
+
+def month_url(year: int, month: int) -> str:
+    return f"/{year:04d}/{month:02d}/"
+
+
 @dataclass
 class MonthArchive:
     year: int
     month: int
     articles: list[Article]
     name: str  # of the month, in the site's language ("June")
+    title: str  # the month of its year, in the site's language ("June 2024")
+    listed: list[Article] = field(default_factory=list)  # what /archive/ shows of it
+    older: Link | None = None  # the month before it that has articles
+    newer: Link | None = None
 
     @property
     def url(self) -> str:
-        return f"/{self.year:04d}/{self.month:02d}/"
+        return month_url(self.year, self.month)
 
     @property
     def count(self) -> int:
         return len(self.articles)
+
+    @property
+    def up(self) -> list[Link]:
+        """The pages above it, the archive first."""
+        return [ARCHIVE_LINK, Link(str(self.year), year_url(self.year))]
 
 
 @dataclass
@@ -88,14 +121,20 @@ class YearArchive:
     year: int
     articles: list[Article]
     months: list[MonthArchive]
+    older: Link | None = None  # the year before it that has articles
+    newer: Link | None = None
 
     @property
     def url(self) -> str:
-        return f"/{self.year:04d}/"
+        return year_url(self.year)
 
     @property
     def count(self) -> int:
         return len(self.articles)
+
+    @property
+    def up(self) -> list[Link]:
+        return [ARCHIVE_LINK]
 
 
 @dataclass
@@ -109,6 +148,8 @@ class Site:
     years: list[YearArchive]  # newest first
     older: dict[int, Article | None]  # id(article) -> the article before it in time
     newer: dict[int, Article | None]
+    # id(article) -> the term it shares with others and the nearest of those (MORE_ON)
+    more_on: dict[int, tuple[Term, list[Article]]]
 
 
 def source_name_of(article: Article) -> str | None:
@@ -211,6 +252,7 @@ def assemble(
     terms = {kind: index.sorted_terms() for kind, index in indexes.items()}
     for article in newest_first:  # term counts are final now
         article.fingerprint = _fingerprint(article)
+        article.month_url = month_url(article.date.year, article.date.month)
     return Site(
         settings=settings,
         articles=newest_first,
@@ -219,6 +261,7 @@ def assemble(
         years=_date_archives(newest_first, dates.style(settings.language)),
         older=older,
         newer=newer,
+        more_on=_more_on(newest_first, terms),
     )
 
 
@@ -293,6 +336,32 @@ def _fingerprint(article: Article) -> str:
     return "A" + hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
+def _more_on(
+    newest_first: list[Article], terms: dict[str, list[Term]]
+) -> dict[int, tuple[Term, list[Article]]]:
+    """For each article, its first tag that other articles share (else its outlet), and
+    the MORE_ON of those nearest to it in time: those just before it, or after it when
+    there are not enough. Nearest rather than newest: an article is suggested by a few
+    pages only, so an edit to it renders a few pages again, not every page of its tag."""
+    position = {
+        id(term): {id(article): index for index, article in enumerate(term.articles)}
+        for term in [*terms["tags"], *terms["sources"]]
+    }
+    more_on: dict[int, tuple[Term, list[Article]]] = {}
+    for article in newest_first:
+        term = next(
+            (t for t in [*article.tags, article.source_term] if t is not None and t.count > 1),
+            None,
+        )
+        if term is None:
+            continue
+        here = position[id(term)][id(article)]
+        start = max(0, min(here, term.count - MORE_ON - 1))
+        nearest = term.articles[start : start + MORE_ON + 1]
+        more_on[id(article)] = (term, [other for other in nearest if other is not article])
+    return more_on
+
+
 def _date_archives(newest_first: list[Article], style: dates.DateStyle) -> list[YearArchive]:
     years: dict[int, YearArchive] = {}
     months: dict[tuple[int, int], MonthArchive] = {}
@@ -304,7 +373,20 @@ def _date_archives(newest_first: list[Article], style: dates.DateStyle) -> list[
         year.articles.append(article)
         month = months.get((y, m))
         if month is None:
-            month = months[(y, m)] = MonthArchive(y, m, [], style.month_name(m))
+            month = months[(y, m)] = MonthArchive(
+                y, m, [], style.month_name(m), style.human_month(y, m)
+            )
             year.months.append(month)
         month.articles.append(article)
+    for month in months.values():
+        month.listed = month.articles[:ARCHIVE_LISTED]
+    _link_neighbours(list(months.values()), lambda m: m.title)
+    _link_neighbours(list(years.values()), lambda y: str(y.year))
     return list(years.values())
+
+
+def _link_neighbours(newest_first: list[Any], label: Callable[[Any], str]) -> None:
+    """Give each month (or year) a link to the one before and the one after it."""
+    for newer, older in itertools.pairwise(newest_first):
+        older.newer = Link(label(newer), newer.url)
+        newer.older = Link(label(older), older.url)

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from . import dates, frontmatter
 from .errors import Problems
+from .reading import reading_minutes
 from .records import RecordCache, no_cache
 from .slugs import is_safe_slug, slugify
 from .summary import summary_of
@@ -74,6 +75,7 @@ class Article:
     body: str
     sha256: str
     has_time: bool  # false for `date: 2024-06-20`: pages show the day alone
+    reading_minutes: int  # of the body (reading.py): lists and the page show it
     digest: str  # of the file's bytes: what the build cache and dependency records key on
     # Filled by archive.assemble / render:
     url: str = ""
@@ -82,6 +84,7 @@ class Article:
     source_term: Any = None
     analysis: Any = None
     fingerprint: str = ""  # a digest of all a template can see of it (archive.assemble)
+    month_url: str = ""  # site path of its month's archive page
     html_store: Any = None  # markdown.HtmlStore: the body is rendered when a page asks
 
     @property
@@ -337,6 +340,7 @@ def parse_article(
         body=doc.body,
         sha256=article_sha256(title or "", doc.body),
         has_time=_has_time(doc.meta.get("date")),
+        reading_minutes=reading_minutes(doc.body),
         digest=doc.digest,
     )
     return article if len(problems.errors) == before else None

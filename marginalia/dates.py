@@ -30,6 +30,8 @@ class DateStyle:
     day: DateTimePattern  # 20 June 2024
     moment: DateTimePattern  # 20 June 2024, 16:00 UTC+02:00
     month: DateTimePattern  # June (standing alone, as in a list of months)
+    month_of_year: DateTimePattern  # June 2024
+    day_of_month: DateTimePattern  # 20 Jun
 
     def human_date(self, moment: date) -> str:
         return self.day.apply(moment, self.locale)
@@ -39,6 +41,12 @@ class DateStyle:
 
     def month_name(self, month: int) -> str:
         return self.month.apply(date(2000, month, 1), self.locale)
+
+    def human_month(self, year: int, month: int) -> str:
+        return self.month_of_year.apply(date(year, month, 1), self.locale)
+
+    def short_date(self, moment: date) -> str:
+        return self.day_of_month.apply(moment, self.locale)
 
 
 @functools.cache
@@ -51,7 +59,15 @@ def _style(language: str) -> DateStyle | None:
     glue = locale.datetime_formats["medium"]  # "{1}, {0}": the date, then the time
     time = locale.time_formats["short"].pattern
     moment = glue.replace("{1}", day).replace("{0}", time) + _ZONE
-    return DateStyle(locale, parse_pattern(day), parse_pattern(moment), parse_pattern("LLLL"))
+    skeletons = locale.datetime_skeletons
+    return DateStyle(
+        locale,
+        parse_pattern(day),
+        parse_pattern(moment),
+        parse_pattern("LLLL"),
+        parse_pattern(skeletons["yMMMM"].pattern if "yMMMM" in skeletons else "LLLL y"),
+        parse_pattern(skeletons["MMMd"].pattern if "MMMd" in skeletons else "d MMM"),
+    )
 
 
 def is_known(language: str) -> bool:

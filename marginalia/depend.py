@@ -23,7 +23,7 @@ import jinja2
 from jinja2 import meta
 
 from . import __version__, atomic
-from .archive import AnalysisView, MonthArchive, Site, Term, YearArchive
+from .archive import AnalysisView, Link, MonthArchive, Site, Term, YearArchive
 from .content import Article, Page
 from .output import SiteFiles
 from .pages import PageJob, Pagination
@@ -47,7 +47,10 @@ _FINGERPRINTS: dict[type, Callable[[Any], str]] = {
     Page: lambda page: f"P{page.digest}:{page.url}:{page.language}",
     AnalysisView: lambda view: f"V{view.sidecar.digest}:{view.is_stale}",
     YearArchive: lambda year: f"Y{year.year}:{year.count}:" + fingerprint(year.months),
-    MonthArchive: lambda month: f"M{month.year}-{month.month}:{month.count}",
+    MonthArchive: lambda month: (
+        f"M{month.year}-{month.month}:{month.count}:" + fingerprint(month.listed)
+    ),
+    Link: lambda link: f"L{link.url}:{link.label}",
     Pagination: lambda pages: f"G{pages.first_url}:{pages.number}:{pages.total}",
     dict: _mapping,
     list: _sequence,

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from . import stamp
-from .archive import refresh
+from .archive import MonthArchive, YearArchive, refresh
 from .build import (
     CACHE_DIR,
     BuildReport,
@@ -204,7 +204,7 @@ class LiveSite:
 
 def _shown_in(rendering: Rendering) -> dict[int, list[PageJob]]:
     """Which pages and feeds hold each article in their keys (as depend.fingerprint walks
-    inputs: in dicts, lists and tuples), by id(article)."""
+    inputs: in dicts, lists and tuples, and the titles /archive/ lists), by id(article)."""
     index: dict[int, list[PageJob]] = defaultdict(list)
     for job in rendering.jobs:
         for article in _articles_in(job.inputs):
@@ -221,3 +221,7 @@ def _articles_in(value: Any) -> Iterator[Article]:
     elif isinstance(value, list | tuple):
         for item in value:
             yield from _articles_in(item)
+    elif isinstance(value, YearArchive):
+        yield from _articles_in(value.months)
+    elif isinstance(value, MonthArchive):
+        yield from value.listed

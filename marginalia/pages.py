@@ -12,7 +12,7 @@ from typing import Any, TypedDict
 
 import jinja2
 
-from .archive import Site, Term, YearArchive
+from .archive import Link, Site, Term, YearArchive
 from .content import Article, Page
 from .request.form import RequestLink, request_link
 from .theme import Urls
@@ -67,6 +67,8 @@ class ArticleContext(_Common):
     analysis: Any  # archive.AnalysisView | None
     previous: Article | None
     next: Article | None
+    more_on: Term | None  # the tag (or outlet) of "More on ..."
+    more: list[Article]  # its articles nearest in time to this one, newest first
     jsonld: dict[str, Any]
     request: RequestLink | None
 
@@ -78,6 +80,9 @@ class ListContext(_Common):
     articles: list[Article]
     pagination: Pagination
     feed_url: str | None
+    older: Link | None  # year and month pages: the one before and the one after
+    newer: Link | None
+    up: list[Link]  # year and month pages: the pages above, the archive first
 
 
 class TermsContext(_Common):
@@ -131,19 +136,31 @@ def page_url(first_url: str, number: int) -> str:
 
 
 def _paginated(
-    urls: Urls, first_url: str, articles: list[Article], per_page: int, **fields: Any
+    urls: Urls,
+    first_url: str,
+    articles: list[Article],
+    per_page: int,
+    *,
+    title: str | None = None,
+    **fields: Any,
 ) -> Iterator[PageJob]:
-    """A list of articles cut into pages: first_url, then first_url/page/2/..."""
+    """A list of articles cut into pages: first_url, then first_url/page/2/... The first
+    page's title is `title`, else the heading."""
     total = max(1, -(-len(articles) // per_page))
+    heading = fields["heading"]
     for number in range(1, total + 1):
         url = page_url(first_url, number)
-        heading = fields["heading"]
         context: ListContext = {
+            "older": None,
+            "newer": None,
+            "up": [],
             **fields,  # type: ignore[typeddict-item]
             "articles": articles[(number - 1) * per_page : number * per_page],
             "pagination": Pagination(number, total, first_url),
             "canonical": urls.abs_url(url),
-            "page_title": heading if number == 1 else f"{heading} (page {number} of {total})",
+            "page_title": (title or heading)
+            if number == 1
+            else f"{heading} (page {number} of {total})",
         }
         yield PageJob(url, "list.html", dict(context), "")
 
@@ -189,11 +206,14 @@ def article_pages(site: Site, urls: Urls) -> Iterator[PageJob]:
         return dict(context)
 
     for article in site.articles:
+        more_on, more = site.more_on.get(id(article), (None, []))
         inputs = {
             "article": article,
             "analysis": article.analysis,
             "previous": site.older[id(article)],
             "next": site.newer[id(article)],
+            "more_on": more_on,
+            "more": more,
         }
         yield PageJob(article.url, "article.html", inputs, f"content/{article.path}", derive)
 
@@ -208,7 +228,8 @@ def list_pages(site: Site, urls: Urls) -> Iterator[PageJob]:
         "/",
         site.articles,
         per_page,
-        heading=settings.title,
+        title=settings.title,
+        heading="Latest articles",  # the site's title is in every page's header
         kind="home",
         term=None,
         feed_url="/feed.xml",
@@ -248,9 +269,12 @@ def list_pages(site: Site, urls: Urls) -> Iterator[PageJob]:
             term=None,
             feed_url=None,
             description=f"Articles of {year.year}",
+            older=year.older,
+            newer=year.newer,
+            up=year.up,
         )
         for month in year.months:
-            heading = f"{month.name} {month.year}"
+            heading = month.title
             yield from _paginated(
                 urls,
                 month.url,
@@ -261,6 +285,9 @@ def list_pages(site: Site, urls: Urls) -> Iterator[PageJob]:
                 term=None,
                 feed_url=None,
                 description=f"Articles of {heading}",
+                older=month.older,
+                newer=month.newer,
+                up=month.up,
             )
     archive: ArchiveContext = {
         "years": site.years,

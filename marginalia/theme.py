@@ -144,6 +144,10 @@ def make_environment(
         """'20 June 2024, 16:00 UTC+02:00', in the page's language unless another is given."""
         return dates.style(in_language, language).human_datetime(moment)
 
+    def short_date(moment: datetime, in_language: str | None = None) -> str:
+        """'20 Jun', in the page's language unless another is given."""
+        return dates.style(in_language, language).short_date(moment)
+
     def lang(item: Any) -> Markup:
         """' lang="xx"' where an article or page is not in the site's language."""
         shown = item.language
@@ -159,6 +163,7 @@ def make_environment(
         isodate=isodate,
         human_date=human_date,
         human_datetime=human_datetime,
+        short_date=short_date,
         jsonld=jsonld,
         lang=lang,
     )

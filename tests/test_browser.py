@@ -169,12 +169,14 @@ def busiest_tag(served: Served) -> str:
 
 def page_set(served: Served) -> dict[str, str]:
     """The pages issue 5 names: the index, an article, a tag page and the archive; and
-    an article that offers an analysis request (issue 14)."""
+    the article's month and an article that offers an analysis request (issues 12, 14)."""
+    article = analysed_article(served)
     return {
         "index": "",
-        "article": analysed_article(served),
+        "article": article,
         "tag": busiest_tag(served),
         "archive": "archive/",
+        "month": "/".join(article.split("/")[:2]) + "/",
         "request": served.first_page_with('class="analysis-request"'),
     }
 
@@ -286,6 +288,38 @@ def test_the_request_link_is_a_plain_link_to_the_prefilled_form(
         with page.expect_request(lambda request: request.url.startswith(form)):
             page.keyboard.press("Enter")
         assert [url for url in watch.foreign if url.startswith(form)], watch.foreign
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_an_open_analysis_stays_labelled_all_the_way_down(
+    browser: Any, served: Served, scheme: str
+) -> None:
+    """On a phone, read halfway down a long analysis: its label is still in view, held at
+    the top of the window, and a rule of its own colour runs down its side."""
+    with open_page(browser, served, width=375, height=600, scheme=scheme) as (page, watch):
+        page.goto(served.url(analysed_article(served)))
+        page.locator(SUMMARY).click()
+        text = page.locator(".analysis-text").bounding_box()
+        assert text is not None and text["height"] > 1200, "the example analysis is short"
+        page.evaluate("y => window.scrollTo(0, y)", text["y"] + text["height"] / 2)
+        label = page.locator(".analysis-heading")
+        box = label.bounding_box()
+        assert box is not None and abs(box["y"]) <= 1, box
+        assert label.inner_text().lower() == "machine-written analysis"
+        rule = page.eval_on_selector(
+            "details.analysis",
+            "d => [getComputedStyle(d).borderLeftWidth, getComputedStyle(d).borderLeftColor,"
+            " getComputedStyle(d).borderTopColor]",
+        )
+        assert float(rule[0].removesuffix("px")) >= 3 and rule[1] != rule[2], rule
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"analysis-scrolled-375-{scheme}.png"))
+        page.evaluate("document.getElementById('original').scrollIntoView()")
+        box = label.bounding_box()
+        assert box is not None and box["y"] + box["height"] <= 0, (
+            "it follows the reader past the end"
+        )
+        assert not watch.problems, watch.problems
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -424,11 +458,22 @@ def test_print_shows_the_article_without_the_chrome(browser: Any, served: Served
         page.goto(served.url(analysed_article(served)))
         page.locator(SUMMARY).click()
         page.emulate_media(media="print")
-        hidden = [".site-nav", ".site-footer", ".jump", ".pager", ".analysis-action"]
+        hidden = [".site-nav", ".site-footer", ".jump", ".pager", ".analysis-action", ".more-on"]
         for selector in hidden:
             assert not page.locator(selector).first.is_visible(), f"{selector} prints"
-        for selector in ["h1", ".byline", ".analysis-meta", ".analysis-text", "#original"]:
+        for selector in [
+            "h1",
+            ".standfirst",
+            ".byline",
+            ".analysis-meta",
+            ".analysis-heading",
+            ".analysis-text",
+            ".analysis-end",
+            "#original",
+        ]:
             assert page.locator(selector).first.is_visible(), f"{selector} does not print"
+        rule = page.eval_on_selector("details.analysis", "d => getComputedStyle(d).borderLeftStyle")
+        assert rule == "double", "the printed analysis is ruled apart from the article"
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "article-print.png"), full_page=True)
         # A closed analysis is left out of the printout rather than shown as a button.
@@ -440,7 +485,7 @@ def test_print_shows_the_article_without_the_chrome(browser: Any, served: Served
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
-@pytest.mark.parametrize("name", ["index", "article", "tag", "archive", "request"])
+@pytest.mark.parametrize("name", ["index", "article", "tag", "archive", "month", "request"])
 def test_axe_finds_no_serious_violations(
     browser: Any, served: Served, name: str, scheme: str
 ) -> None:

@@ -16,7 +16,7 @@ def page(root, url: str) -> str:
 
 
 def byline(html: str) -> str:
-    return re.search(r'<p class="byline">\s*(<time [^>]*>[^<]*</time>)', html)[1]
+    return re.search(r'<p class="byline">\s*(?:<a [^>]*>)?(<time [^>]*>[^<]*</time>)', html)[1]
 
 
 def test_english_dates_are_written_as_before(site, run) -> None:
@@ -34,7 +34,8 @@ def test_english_dates_are_written_as_before(site, run) -> None:
     assert '<time datetime="2024-06-21T00:00:00+00:00">21 June 2024, 00:00 UTC+00:00</time>' in html
     assert byline(page(root, "/2024/06/b/")) == '<time datetime="2024-06-02">2 June 2024</time>'
     assert '<time datetime="2024-06-02T00:00:00+00:00">2 June 2024</time>' in page(root, "/")
-    assert '">June</a>' in page(root, "/archive/")
+    assert '">June 2024</a>' in page(root, "/archive/")
+    assert '<time datetime="2024-06-20">20 Jun</time>' in page(root, "/archive/")
 
 
 def test_a_site_in_german_writes_its_dates_in_german(site, run) -> None:
@@ -50,7 +51,8 @@ def test_a_site_in_german_writes_its_dates_in_german(site, run) -> None:
         '<time datetime="2024-03-05T09:30:00+01:00">5. März 2024, 09:30 UTC+01:00</time>'
     )
     assert ">5. März 2024</time>" in page(root, "/")
-    assert '">März</a>' in page(root, "/archive/")
+    assert '">März 2024</a>' in page(root, "/archive/")
+    assert '<time datetime="2024-03-05">5. März</time>' in page(root, "/archive/")
     assert "<h1>März 2024</h1>" in page(root, "/2024/03/")
 
 
@@ -92,3 +94,11 @@ def test_a_language_babel_does_not_know_is_a_warning(site, run) -> None:
         "write: they are written in the site's language",
     ]
     assert byline(page(root, "/2024/06/a/")).endswith(">20 June 2024, 16:00 UTC+00:00</time>")
+
+
+def test_a_japanese_site_names_its_months_as_japanese_does(site, run) -> None:
+    root = site({"config.yaml": MINIMAL_CONFIG + "language: ja\n", "content/a.md": article()})
+    assert run("build", "--root", root).status == 0
+    archive = page(root, "/archive/")
+    assert '">2024年6月</a>' in archive and ">6月20日</time>" in archive
+    assert "<h1>2024年6月</h1>" in page(root, "/2024/06/")

@@ -51,6 +51,11 @@ def rename(old: str, new: str) -> Callable[[Path], None]:
 EDITS = [
     ("body", edit("content/2024/b.md", "Beta body.", "Beta body, corrected.")),
     ("title", edit("content/2024/c.md", "title: Gamma", "title: Gamma revised")),
+    # Beta is in Alpha's "More on energy" and on /archive/: their pages show its title
+    ("title shown elsewhere", edit("content/2024/b.md", "title: Beta", "title: Beta revised")),
+    ("more on list", add("content/2024/g.md", article("Eta", "2024-02-20", "E.", tags="energy"))),
+    ("month neighbours", add("content/2023/h.md", article("Theta", "2023-12-10", "T."))),
+    ("year neighbours", add("content/2021/i.md", article("Iota", "2021-05-01", "I."))),
     (
         "new article",
         add("content/2024/f.md", article("Zeta", "2024-04-01", "Z.", tags="[new tag]")),

@@ -15,6 +15,8 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from conftest import REPO, tree_digest
 
+from marginalia.config import load_settings
+
 BASE_URL = "https://example.github.io/sub/path/"
 PREFIX = "/sub/path/"
 EXAMPLE_PARTS = ("config.yaml", "content", "analyses", "prompts")
@@ -197,3 +199,15 @@ def test_example_site_builds_with_its_own_config_and_no_warnings(tmp_path: Path,
     assert result.status == 0, result.err
     assert result.err == ""
     assert (root / "site" / "index.html").is_file()
+
+
+def test_every_page_has_one_h1_and_the_home_page_not_the_site_title(example_build: Path) -> None:
+    """One h1 a page (issue 12): the site's title is the header's, not the home page's h1."""
+    counts = {
+        page.relative_to(example_build).as_posix(): page.read_text(encoding="utf-8").count("<h1")
+        for page in _html_pages(example_build)
+    }
+    assert {rel: n for rel, n in counts.items() if n != 1} == {}
+    home = (example_build / "index.html").read_text(encoding="utf-8")
+    title = load_settings(REPO).title
+    assert f"<h1>{title}</h1>" not in home and "<h1>Latest articles</h1>" in home

@@ -30,6 +30,8 @@ EDITS_APPLIED = [
     ("opt out", edit("content/2023/e.md", "title: Epsilon", "title: Epsilon\nanalysis: false")),
     ("analysis edited", edit("analyses/2024/b.md", "Old analysis.", "Reviewed analysis.")),
     ("analysis fresh", edit("analyses/2024/b.md", "0" * 64, "a" * 64)),
+    # Beta is in Alpha's "More on energy" and on /archive/: their pages show its title
+    ("title shown elsewhere", edit("content/2024/b.md", "title: Beta", "title: Beta revised")),
 ]
 
 # Each a whole build: where an article stands, or what every page shares, changed.
@@ -40,6 +42,7 @@ WHOLE_BUILDS = [
         edit("content/2024/b.md", "2024-02-05", "2024-02-04T23:00:00-01:00"),
     ),
     ("tag", edit("content/2024/b.md", "tags: energy", "tags: [climate]")),
+    ("more on list", edit("content/2023/d.md", "tags: [korea]", "tags: [climate, korea]")),
     ("language", edit("content/2024/c.md", "title: Gamma", "title: Gamma\nlanguage: fr")),
     ("new article", add("content/2024/f.md", "---\ntitle: Zeta\ndate: 2024-04-01\n---\nZ.\n")),
     ("deleted article", remove("content/2023/d.md")),
