@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import MINIMAL_CONFIG, PYTHON, REPO, article
+from conftest import MINIMAL_CONFIG, PYTHON, REPO, article, console_script
 
 from marginalia.content import read_document
 from marginalia.errors import Problems
@@ -99,11 +98,13 @@ def test_check_reports_every_problem_and_writes_nothing(site, run) -> None:
     assert not (root / "site").exists()
 
 
-@pytest.mark.skipif(shutil.which("marginalia") is None, reason="the package is not installed")
+@pytest.mark.skipif(console_script("marginalia") is None, reason="the package is not installed")
 def test_console_script_is_the_same_program(site) -> None:
     root = site({"content/a.md": article("A")})
     script = subprocess.run(
-        ["marginalia", "check", "--root", str(root)], capture_output=True, text=True
+        [console_script("marginalia"), "check", "--root", str(root)],
+        capture_output=True,
+        text=True,
     )
     module = subprocess.run(
         [PYTHON, "build.py", "check", "--root", str(root)], capture_output=True, text=True, cwd=REPO
