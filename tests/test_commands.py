@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import MINIMAL_CONFIG, PYTHON, REPO, article, console_script
 
+from marginalia.cli import main
 from marginalia.content import read_document
 from marginalia.errors import Problems
 
@@ -111,3 +112,18 @@ def test_console_script_is_the_same_program(site) -> None:
     )
     assert script.returncode == module.returncode == 0
     assert script.stdout == module.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["analyse"], "unknown command 'analyse' (did you mean 'analyze'?); the commands are "),
+        (["--root", "x", "frobnicate"], "unknown command 'frobnicate'; the commands are "),
+    ],
+)
+def test_an_unknown_command_lists_the_commands(args, said, capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert said + "build, check, new, init, analyze, serve" in err
