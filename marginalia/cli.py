@@ -13,6 +13,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import MarginaliaError, Problem
+from .words import plural
 
 
 def _print_problems(errors: Sequence[Problem], warnings: Sequence[Problem]) -> None:
@@ -69,7 +70,7 @@ def cmd_build(args: argparse.Namespace) -> int:
             label = "warning: OVER THE LIMIT" if over else "warning"
             print(f"site/: {label}: {message}", file=sys.stderr)
     print(
-        f"Built {report.pages} files ({pub.written} written, {pub.unchanged} unchanged, "
+        f"Built {plural(report.pages, 'file')} ({pub.written} written, {pub.unchanged} unchanged, "
         f"{pub.removed} removed), {_human_size(size)}, in {report.seconds:.2f} s -> "
         f"{args.root / 'site'}"
     )
@@ -261,9 +262,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         errors = getattr(exc, "errors", None)
         if errors is not None:
             _print_problems(errors, getattr(exc, "warnings", []))
-            count = len(errors)
             print(
-                f"Stopped: {count} error{'s' if count != 1 else ''}; nothing was written.",
+                f"Stopped: {plural(len(errors), 'error')}; nothing was written.",
                 file=sys.stderr,
             )
         else:
