@@ -44,7 +44,7 @@ class Prices(_Strict):
 class AnalysisSettings(_Strict):
     model: str = "gpt-4o-mini"
     base_url: str | None = None
-    """An OpenAI-compatible endpoint; OPENAI_BASE_URL is used when this is unset."""
+    """An OpenAI-compatible endpoint; OPENAI_BASE_URL, when set, wins over it."""
     prompt: str = "analysis"
     """The prompt in prompts/<name>.md."""
     concurrency: Annotated[int, Field(ge=1, le=256)] = 4
