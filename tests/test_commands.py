@@ -82,6 +82,27 @@ def test_check_validates_without_writing(site, run) -> None:
     assert not (root / "site").exists()
 
 
+def test_counts_read_as_english_for_one_and_for_more(site, run) -> None:
+    root = site({"content/a.md": article("A")})
+    result = run("check", "--root", root)
+    assert "OK: 1 article, " in result.out
+    assert "to write the 1 missing or stale analysis." in result.out
+    (root / "content/b.md").write_text(article("B"))
+    result = run("check", "--root", root)
+    assert "OK: 2 articles, " in result.out
+    assert "to write the 2 missing and stale analyses." in result.out
+    (root / "content/b.md").write_text("---\ntitle: B\n---\nNo date.\n")
+    result = run("build", "--root", root)
+    assert (result.status, result.err.splitlines()[-1]) == (
+        1,
+        "Stopped: 1 error; nothing was written.",
+    )
+    (root / "content/c.md").write_text("---\ntitle: C\n---\nNo date.\n")
+    assert run("build", "--root", root).err.splitlines()[-1] == (
+        "Stopped: 2 errors; nothing was written."
+    )
+
+
 def test_check_reports_every_problem_and_writes_nothing(site, run) -> None:
     root = site(
         {
