@@ -51,7 +51,7 @@ ANALYZE = WORKFLOWS / "analyze.yml"
 PAGES_HOST = "user.github.io"
 PREFIX = "/repo/"
 SUMMARY_LINE = re.compile(
-    r"^Built \d+ files \(\d+ written, \d+ unchanged, \d+ removed\), "
+    r"^Built \d+ files? \(\d+ written, \d+ unchanged, \d+ removed\), "
     r"(?P<size>[\d.]+ (?:bytes|KB|MB|GB)), in [\d.]+ s -> .+$"
 )
 
