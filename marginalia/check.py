@@ -9,6 +9,7 @@ from .analysis.plan import State, counts, make_plan
 from .analysis.prompt import load_prompt
 from .build import load_and_render
 from .errors import Problem
+from .words import plural
 
 
 @dataclass
@@ -21,7 +22,7 @@ class CheckReport:
 
     def summary(self) -> str:
         lines = [
-            f"OK: {self.articles} articles, {self.pages} pages; config, content, analyses and templates are valid."
+            f"OK: {plural(self.articles, 'article')}, {plural(self.pages, 'page')}; config, content, analyses and templates are valid."
         ]
         lines.append("Analyses: " + ", ".join(f"{self.states.get(s, 0)} {s.value}" for s in State))
         if self.prompt_stale:
@@ -31,7 +32,8 @@ class CheckReport:
         todo = self.states.get(State.MISSING, 0) + self.states.get(State.STALE, 0)
         if todo:
             lines.append(
-                f"Run 'python build.py analyze' to write the {todo} missing and stale analyses."
+                f"Run 'python build.py analyze' to write the "
+                f"{plural(todo, 'missing or stale analysis', 'missing and stale analyses')}."
             )
         return "\n".join(lines)
 

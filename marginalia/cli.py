@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from . import __version__
 from .capture import DEFAULT_TIMEOUT
 from .errors import MarginaliaError, Problem, UsageError
+from .words import plural
 
 if TYPE_CHECKING:
     from .analysis.run import AnalyzeOptions
@@ -81,7 +82,7 @@ def cmd_build(args: argparse.Namespace) -> int:
             label = "warning: OVER THE LIMIT" if over else "warning"
             print(f"site/: {label}: {message}", file=sys.stderr)
     print(
-        f"Built {report.pages} files ({pub.written} written, {pub.unchanged} unchanged, "
+        f"Built {plural(report.pages, 'file')} ({pub.written} written, {pub.unchanged} unchanged, "
         f"{pub.removed} removed), {_human_size(size)}, in {report.seconds:.2f} s -> "
         f"{args.root / 'site'}"
     )
@@ -399,28 +400,37 @@ def make_parser() -> argparse.ArgumentParser:
 COMMANDS = ("build", "check", "new", "init", "analyze", "import", "request-check", "serve")
 
 
-def _command_first(argv: list[str]) -> list[str]:
-    """Put the command first ('--root X check' works); no command means build."""
+def _command_first(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """Put the command first ('--root X check' works); no command means build, and a
+    word that build cannot take is a command mistyped (exit 2, listing the commands)."""
     for index, arg in enumerate(argv):
         if arg in ("-h", "--help", "--version"):
             return argv
         if arg in COMMANDS and (index == 0 or argv[index - 1] != "--root"):
             return [arg, *argv[:index], *argv[index + 1 :]]
+    for index, arg in enumerate(argv):
+        if not arg.startswith("-") and (
+            index == 0 or argv[index - 1] not in ("--root", "--base-url")
+        ):
+            from .content import near_miss
+
+            close = near_miss(arg, frozenset(COMMANDS))
+            guess = f" (did you mean '{close}'?)" if close else ""
+            parser.error(f"unknown command '{arg}'{guess}; the commands are {', '.join(COMMANDS)}")
     return ["build", *argv]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser()
-    args = parser.parse_args(_command_first(list(sys.argv[1:] if argv is None else argv)))
+    args = parser.parse_args(_command_first(list(sys.argv[1:] if argv is None else argv), parser))
     try:
         return args.handler(args)
     except MarginaliaError as exc:
         errors = getattr(exc, "errors", None)
         if errors is not None:
             _print_problems(errors, getattr(exc, "warnings", []))
-            count = len(errors)
             print(
-                f"Stopped: {count} error{'s' if count != 1 else ''}; nothing was written.",
+                f"Stopped: {plural(len(errors), 'error')}; nothing was written.",
                 file=sys.stderr,
             )
         else:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from . import yamltext
+from .content import near_miss
 from .errors import Problems
 
 CONFIG_FILE = "config.yaml"
@@ -50,7 +51,7 @@ class Prices(_Strict):
 class AnalysisSettings(_Strict):
     model: str = "gpt-4o-mini"
     base_url: str | None = None
-    """An OpenAI-compatible endpoint; OPENAI_BASE_URL is used when this is unset."""
+    """An OpenAI-compatible endpoint; OPENAI_BASE_URL, when set, wins over it."""
     prompt: str = "analysis"
     """The prompt in prompts/<name>.md."""
     concurrency: Annotated[int, Field(ge=1, le=256)] = 4
@@ -165,11 +166,26 @@ class Settings(_Strict):
         return Settings.model_validate({**self.model_dump(), "base_url": base_url})
 
 
+def _known_keys(parents: list) -> frozenset[str]:
+    """The settings that the mapping at `parents` (a path of keys) may hold."""
+    model: type[BaseModel] = Settings
+    for key in parents:
+        field = model.model_fields.get(str(key))
+        if field is None or not (
+            isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
+        ):
+            return frozenset()
+        model = field.annotation
+    return frozenset(model.model_fields)
+
+
 def _describe(error: dict) -> str:
     """A pydantic error in the words of a config file."""
     kind = error["type"]
     if kind == "extra_forbidden":
-        return "unknown setting"
+        *parents, key = error["loc"]
+        close = near_miss(str(key), _known_keys(parents))
+        return f"unknown setting: did you mean '{close}'?" if close else "unknown setting"
     if kind == "missing":
         return "required setting is missing"
     if kind == "model_type":

@@ -243,14 +243,14 @@ class _Fields:
         """Unknown keys are kept for templates; near-misses of known ones get a warning."""
         extra = {key: value for key, value in self.doc.meta.items() if key not in known}
         for key in extra:
-            close = _near_miss(key, known)
+            close = near_miss(key, known)
             if close:
                 line = self.doc.line_of([key])
                 self.problems.warn(self.path, line, f"unknown key '{key}': did you mean '{close}'?")
         return extra
 
 
-def _near_miss(key: str, known: frozenset[str]) -> str | None:
+def near_miss(key: str, known: frozenset[str]) -> str | None:
     """The known key `key` is likely a typo of: one edit or swap away (`tgas`), or close."""
     folded = key.casefold()
     for name in sorted(known):

@@ -118,7 +118,7 @@ python build.py analyze            # writes analyses/; read them before you publ
    create the labels `analysis-request` and `analysis-approved` (Issues -> Labels).
    Article pages without a current analysis link to the request form
    (`.github/ISSUE_TEMPLATE/request-analysis.yml`); apply `analysis-approved` to a
-   request to have it analysed and answered with a pull request.
+   request to have it analyzed and answered with a pull request.
 """
 
 

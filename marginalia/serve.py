@@ -31,6 +31,7 @@ from .errors import InputError, MarginaliaError, Problem
 from .output import SITE_DIR
 from .serve_http import Server, ServeState
 from .watch import Watcher
+from .words import plural
 
 
 class _Interrupt:
@@ -119,7 +120,7 @@ def serve(root: Path, options: ServeOptions, out: TextIO = sys.stdout) -> int:
             what = "Built" if first else "Rebuilt"
             print(
                 f"{what} in {time.perf_counter() - started:.2f} s: {pub.written} written, "
-                f"{pub.removed} removed, {report.pages} files",
+                f"{pub.removed} removed, {plural(report.pages, 'file')}",
                 file=out,
                 flush=True,
             )
@@ -184,9 +185,8 @@ def _print_new(warnings: list[Problem], warned: set[Problem]) -> None:
 def _report_failure(errors: list[str]) -> None:
     for line in errors:
         print(line, file=sys.stderr)
-    count = len(errors)
     print(
-        f"Build failed: {count} error{'s' if count != 1 else ''}; still serving the last good "
+        f"Build failed: {plural(len(errors), 'error')}; still serving the last good "
         "build. Fix and save to rebuild.",
         file=sys.stderr,
         flush=True,

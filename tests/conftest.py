@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import sysconfig
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -101,6 +102,13 @@ def tree_digest(folder: Path) -> dict[str, str]:
 
 
 PYTHON = sys.executable
+
+
+def console_script(name: str) -> str | None:
+    """The command `name` as pip installed it for this interpreter (beside it in a venv),
+    or None: never another installation's, whose script would start another Python."""
+    path = Path(sysconfig.get_path("scripts")) / name
+    return str(path) if path.is_file() else None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

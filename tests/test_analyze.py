@@ -13,6 +13,7 @@ import html.parser
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -202,7 +203,7 @@ def test_analyze_does_missing_and_stale_only(site, run, service):
     assert read_bytes(root, paths["fresh"]) == fresh
     assert read_bytes(root, paths["locked"]) == locked
     assert not (root / "analyses" / paths["opted out"]).exists()
-    assert "Analysed 3, failed 0, skipped 1 fresh, 1 locked, 1 opted out" in result.out
+    assert "Analyzed 3 articles, 0 failed, skipped 1 fresh, 1 locked, 1 opted out" in result.out
     assert "Analyses: 2 fresh" not in run("check", "--root", root).out  # locked stays locked
     assert "4 fresh, 0 missing, 0 stale, 1 locked, 1 opted out" in run("check", "--root", root).out
 
@@ -370,7 +371,7 @@ def test_tags_only_edit_makes_nothing_stale(site, run, service):
     result = run("analyze", "--root", root)
     assert result.status == 0
     assert service.calls == 2
-    assert "Analysed 0" in result.out
+    assert "Analyzed 0 articles" in result.out
     assert "2 fresh, 0 missing, 0 stale" in run("check", "--root", root).out
 
 
@@ -413,7 +414,7 @@ def test_429_with_retry_after_is_retried_after_the_wait(site, run, service):
     assert service.calls == 2
     first, second = service.requests
     assert second.received_at - first.received_at >= 1.4  # the client's own backoff is <= 0.5 s
-    assert "1 retries" in result.out
+    assert "1 retry," in result.out
     assert sidecars(root) == ["2024/06/a.md"]
 
 
@@ -426,7 +427,7 @@ def test_server_error_or_dropped_connection_is_retried(site, run, service, fault
     result = run("analyze", "--root", root)
     assert result.status == 0, result.out + result.err
     assert service.calls == 2
-    assert "Analysed 1, failed 0" in result.out
+    assert "Analyzed 1 article, 0 failed" in result.out
     assert sidecar_of(root, "2024/06/a.md").body.startswith("### What is reported")
 
 
@@ -452,7 +453,7 @@ def test_hang_past_timeout_fails_that_article_only(site, run, service):
     assert re.search(r"time[sd]? ?out", line), line
     assert requested_titles(service).count("Hangs") == 2  # the timeout was retried once
     assert sidecars(root) == ["2024/06/b.md", "2024/06/c.md"]
-    assert "Analysed 2, failed 1" in result.out
+    assert "Analyzed 2 articles, 1 failed" in result.out
 
 
 # -- answers that are failures for their article ---------------------------------------
@@ -486,7 +487,7 @@ def test_bad_answer_fails_that_article_only(site, run, service, kind):
     assert "Traceback" not in result.err
     line = next(ln for ln in result.out.splitlines() if "failed: content/2024/06/bad.md: " in ln)
     assert word in line.lower(), line
-    assert "Analysed 1, failed 1" in result.out
+    assert "Analyzed 1 article, 1 failed" in result.out
     assert sidecars(root) == ["2024/06/good.md"]
     assert "missing" in run("check", "--root", root).out
 
@@ -511,6 +512,63 @@ def test_a_local_base_url_needs_no_key(site, run, fake_openai):
     assert result.status == 0, result.out + result.err
     assert fake_openai.calls == 1
     assert sidecars(root) == ["2024/06/a.md"]
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (bound, then let go)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+NO_RETRIES = CONFIG.replace("max_retries: 2", "max_retries: 0")
+
+
+def test_openai_base_url_wins_over_config_and_analyze_says_where_it_asks(
+    site, run, service, monkeypatch
+):
+    configured = f"http://127.0.0.1:{closed_port()}/v1"
+    config = NO_RETRIES + f"  base_url: {configured}\n"
+    root = make_site(site, {"2024/06/a.md": article("A")}, config=config)
+    result = run("analyze", "--root", root)
+    assert result.status == 0, result.out + result.err
+    assert service.calls == 1
+    assert f"Analyzing 1 article with config-model at {service.base_url}/\n" in result.err
+    assert "test-key" not in result.out + result.err
+    monkeypatch.delenv("OPENAI_BASE_URL")  # now config's, where nothing answers
+    result = run("analyze", "--root", root, "--force")
+    assert result.status == 1
+    assert f"Analyzing 1 article with config-model at {configured}/\n" in result.err
+
+
+def test_a_404_names_the_url_and_a_base_url_without_v1(site, run, service, monkeypatch):
+    root_url = service.base_url.removesuffix("/v1")
+    monkeypatch.setenv("OPENAI_BASE_URL", root_url)  # the usual mistake
+    root = make_site(site, {"2024/06/a.md": article("A")}, config=NO_RETRIES)
+    result = run("analyze", "--root", root)
+    assert result.status == 1
+    assert (
+        "content/2024/06/a.md: the service answered 404: Unknown request URL: "
+        f"POST /chat/completions. (at {root_url}/chat/completions); the base URL {root_url} "
+        "has no /v1, where OpenAI-compatible servers answer "
+        "(set OPENAI_BASE_URL or analysis.base_url to end in /v1)"
+    ) in result.out
+    assert sidecars(root) == []
+
+
+@pytest.mark.parametrize("path", ["/v1", ""])
+def test_a_service_that_cannot_be_reached_is_named_with_its_url(site, run, monkeypatch, path):
+    base = f"http://127.0.0.1:{closed_port()}{path}"
+    monkeypatch.setenv("OPENAI_BASE_URL", base)
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    root = make_site(site, {"2024/06/a.md": article("A")}, config=NO_RETRIES)
+    result = run("analyze", "--root", root)
+    assert result.status == 1
+    failed = next(line for line in result.out.splitlines() if "failed: content/" in line)
+    assert f"could not connect to the model service at {base}/chat/completions" in failed
+    assert "is the server running?" in failed
+    assert ("has no /v1" in failed) == (path == "")
+    assert "Traceback" not in result.out + result.err
 
 
 KEY = "sk-proj-LEAKCANARY-4f9c2e7a1b8d"

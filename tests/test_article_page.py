@@ -280,7 +280,7 @@ def test_no_sidecar_says_no_analysis_yet(site, run) -> None:
     text, doc = build_page(site, run, {"content/2024/06/story.md": STORY}, STORY_URL)
     assert "No analysis yet." in squash(doc.find("main").text)
     assert doc.find("details") is None
-    assert "not analysed" not in text
+    assert "not analyzed" not in text
 
 
 def test_analysis_false_says_not_analysed(site, run) -> None:
@@ -288,7 +288,7 @@ def test_analysis_false_says_not_analysed(site, run) -> None:
         "content/2024/06/story.md": article(title="Obituary", date="2024-06-20", analysis="false")
     }
     text, doc = build_page(site, run, files, "/2024/06/story/")
-    assert "This article is not analysed." in squash(doc.find("main").text)
+    assert "This article is not analyzed." in squash(doc.find("main").text)
     assert "No analysis yet" not in text
     assert doc.find("details") is None
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import MINIMAL_CONFIG, PYTHON, REPO, article
+from conftest import MINIMAL_CONFIG, PYTHON, REPO, article, console_script
 
+from marginalia.cli import main
 from marginalia.content import read_document
 from marginalia.errors import Problems
 
@@ -105,6 +105,27 @@ def test_check_validates_without_writing(site, run) -> None:
     assert not (root / "site").exists()
 
 
+def test_counts_read_as_english_for_one_and_for_more(site, run) -> None:
+    root = site({"content/a.md": article("A")})
+    result = run("check", "--root", root)
+    assert "OK: 1 article, " in result.out
+    assert "to write the 1 missing or stale analysis." in result.out
+    (root / "content/b.md").write_text(article("B"))
+    result = run("check", "--root", root)
+    assert "OK: 2 articles, " in result.out
+    assert "to write the 2 missing and stale analyses." in result.out
+    (root / "content/b.md").write_text("---\ntitle: B\n---\nNo date.\n")
+    result = run("build", "--root", root)
+    assert (result.status, result.err.splitlines()[-1]) == (
+        1,
+        "Stopped: 1 error; nothing was written.",
+    )
+    (root / "content/c.md").write_text("---\ntitle: C\n---\nNo date.\n")
+    assert run("build", "--root", root).err.splitlines()[-1] == (
+        "Stopped: 2 errors; nothing was written."
+    )
+
+
 def test_check_reports_every_problem_and_writes_nothing(site, run) -> None:
     root = site(
         {
@@ -122,14 +143,31 @@ def test_check_reports_every_problem_and_writes_nothing(site, run) -> None:
     assert not (root / "site").exists()
 
 
-@pytest.mark.skipif(shutil.which("marginalia") is None, reason="the package is not installed")
+@pytest.mark.skipif(console_script("marginalia") is None, reason="the package is not installed")
 def test_console_script_is_the_same_program(site) -> None:
     root = site({"content/a.md": article("A")})
     script = subprocess.run(
-        ["marginalia", "check", "--root", str(root)], capture_output=True, text=True
+        [console_script("marginalia"), "check", "--root", str(root)],
+        capture_output=True,
+        text=True,
     )
     module = subprocess.run(
         [PYTHON, "build.py", "check", "--root", str(root)], capture_output=True, text=True, cwd=REPO
     )
     assert script.returncode == module.returncode == 0
     assert script.stdout == module.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["analyse"], "unknown command 'analyse' (did you mean 'analyze'?); the commands are "),
+        (["--root", "x", "frobnicate"], "unknown command 'frobnicate'; the commands are "),
+    ],
+)
+def test_an_unknown_command_lists_the_commands(args, said, capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert said + "build, check, new, init, analyze, serve" in err

@@ -121,6 +121,17 @@ def test_unknown_deeply_nested_key() -> None:
     assert "analysis.price_per_million_tokens.inptu" in error.message
 
 
+def test_an_unknown_key_near_a_known_one_gets_did_you_mean_at_every_depth(site, run) -> None:
+    root = site({"config.yaml": BASE + "timezon: UTC\nfeeds: {}\nanalysis:\n  timout: 3\n"})
+    result = run("check", "--root", root)
+    assert result.status == 1
+    assert "config.yaml:3: timezon: unknown setting: did you mean 'timezone'?" in result.err
+    assert "config.yaml:4: feeds: unknown setting: did you mean 'feed'?" in result.err
+    assert "config.yaml:6: analysis.timout: unknown setting: did you mean 'timeout'?" in result.err
+    far = only_error(BASE + "colour_scheme: dark\n")
+    assert far.message == "colour_scheme: unknown setting"  # nothing near: no guess
+
+
 @pytest.mark.parametrize(
     ("setting", "key"),
     [

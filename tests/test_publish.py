@@ -16,8 +16,10 @@ import json
 import mimetypes
 import os
 import re
+import shlex
 import shutil
 import subprocess
+import sys
 import threading
 import xml.etree.ElementTree as ET
 import zipfile
@@ -32,7 +34,7 @@ from urllib.request import HTTPRedirectHandler, ProxyHandler, build_opener
 import feedparser
 import pytest
 import yaml
-from conftest import PYTHON, REPO, article
+from conftest import PYTHON, REPO, article, console_script
 from fake_openai import FakeOpenAI, Reply
 
 from marginalia.paths import SITE_ISSUE_TEMPLATES, SITE_WORKFLOWS, builtin_dir
@@ -49,7 +51,7 @@ ANALYZE = WORKFLOWS / "analyze.yml"
 PAGES_HOST = "user.github.io"
 PREFIX = "/repo/"
 SUMMARY_LINE = re.compile(
-    r"^Built \d+ files \(\d+ written, \d+ unchanged, \d+ removed\), "
+    r"^Built \d+ files? \(\d+ written, \d+ unchanged, \d+ removed\), "
     r"(?P<size>[\d.]+ (?:bytes|KB|MB|GB)), in [\d.]+ s -> .+$"
 )
 
@@ -78,12 +80,17 @@ def actions(workflow: dict) -> list[str]:
 
 
 def python_first_on_path(tmp_path: Path) -> str:
-    """A PATH on which `python` is this interpreter (the workflows call `python`)."""
+    """A PATH on which `python` is this interpreter (the workflows call `python`).
+
+    A script that execs it by its own path, not a symlink: started through a link in
+    another folder, a venv's python finds no pyvenv.cfg and runs as the base interpreter,
+    without the venv's packages."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
-    link = bin_dir / "python"
-    if not link.exists():
-        link.symlink_to(PYTHON)
+    wrapper = bin_dir / "python"
+    if not wrapper.exists():
+        wrapper.write_text(f'#!/bin/sh\nexec {shlex.quote(PYTHON)} "$@"\n')
+        wrapper.chmod(0o755)
     return f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
@@ -124,10 +131,15 @@ def run_step(
 
 def tool(name: str) -> str:
     """A command-line tool from the test extra, beside this interpreter or on PATH."""
-    beside = Path(PYTHON).parent / name
-    found = str(beside) if beside.is_file() else shutil.which(name)
+    found = console_script(name) or shutil.which(name)
     assert found, f"{name} is missing: pip install -e '.[test]'"
     return found
+
+
+def test_the_python_a_step_finds_is_this_one_with_its_packages(tmp_path: Path) -> None:
+    """In a venv too: its prefix, not the base interpreter's, so its packages import."""
+    done, _, _ = run_step('python -c "import sys, yaml; print(sys.prefix)"', tmp_path, tmp_path, {})
+    assert (done.returncode, done.stdout.strip()) == (0, sys.prefix), done.stderr
 
 
 def copy_example(dest: Path) -> Path:

@@ -301,7 +301,7 @@ def test_anything_but_an_article_under_content_is_refused(check, given: str, rea
 @pytest.mark.parametrize(
     ("path", "reason"),
     [
-        (OPTED_OUT, "chosen not to analyse"),
+        (OPTED_OUT, "chosen not to analyze"),
         (LOCKED, "reviewed by an editor"),
         (FRESH, "up to date"),
     ],

@@ -228,7 +228,7 @@ def test_the_check_job_approves_a_good_request_and_says_so(runner) -> None:
     (comment,) = runner.comments
     assert comment["args"][:3] == ["issue", "comment", "7"]
     assert comment["args"][3:5] == ["--repo", "octo-org/news"]
-    assert comment["body"].startswith(f"Approved: analysing `content/{MISSING}`")
+    assert comment["body"].startswith(f"Approved: analyzing `content/{MISSING}`")
 
 
 def test_the_check_job_reads_the_issue_again_and_refuses_an_edited_request(runner) -> None:

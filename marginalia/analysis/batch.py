@@ -110,7 +110,7 @@ def apply_results(
             if result.custom_id is None:
                 report.failures.append(Failure(where, result.error))
             else:
-                why = f"unknown custom_id {result.custom_id!r}: no such article to analyse"
+                why = f"unknown custom_id {result.custom_id!r}: no such article to analyze"
                 report.failures.append(Failure(where, why))
             continue
         shown = f"{CONTENT_DIR}/{item.article.path}"
@@ -330,7 +330,7 @@ def run_batch(root: Path, options: AnalyzeOptions, cancel: bool = False) -> Batc
         if todo:
             _send(client, root, job, todo, endpoint, report)
     except openai.APIError as exc:
-        report.stopped = api_reason(exc, endpoint.api_key)
+        report.stopped = api_reason(exc, endpoint.api_key, endpoint.base_url or "")
     finally:
         client.close()
     return report

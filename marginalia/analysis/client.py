@@ -11,6 +11,7 @@ import json
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import openai
 import pydantic
@@ -103,23 +104,40 @@ _RETRIED_ERRORS = (
 )
 
 
-def api_reason(exc: openai.APIError, api_key: str = "") -> str:
+def api_reason(exc: openai.APIError, api_key: str = "", base_url: str = "") -> str:
     """What went wrong with a call, in words a person can act on; never the key."""
-    reason = _api_reason(exc)
+    reason = _api_reason(exc, base_url)
     # a service may echo the key in its error message: never print it
     return reason.replace(api_key, "[OPENAI_API_KEY]") if api_key else reason
 
 
-def _api_reason(exc: openai.APIError) -> str:
+def _without_v1(base_url: str) -> str:
+    """The usual mistake behind a 404 or no answer: a base URL that stops short of /v1,
+    where OpenAI-compatible servers (Ollama, vLLM, llama.cpp, LM Studio) answer."""
+    if not base_url or urlsplit(base_url).path.rstrip("/").endswith("/v1"):
+        return ""
+    return (
+        f"; the base URL {base_url} has no /v1, where OpenAI-compatible servers answer "
+        "(set OPENAI_BASE_URL or analysis.base_url to end in /v1)"
+    )
+
+
+def _api_reason(exc: openai.APIError, base_url: str) -> str:
     if isinstance(exc, openai.APITimeoutError):
         return "timed out (after retries)"
     if isinstance(exc, openai.APIConnectionError):
-        return f"could not connect to the model service (after retries): {exc.__cause__ or exc}"
+        return (
+            f"could not connect to the model service at {exc.request.url} (after retries): "
+            f"{exc.__cause__ or exc}; is the server running?{_without_v1(base_url)}"
+        )
     if isinstance(exc, openai.AuthenticationError):
         return "the service refused the API key (401): check OPENAI_API_KEY"
     if isinstance(exc, openai.APIStatusError):
         detail = exc.body.get("message") if isinstance(exc.body, dict) else None
-        return f"the service answered {exc.status_code}: {detail or exc.message}"
+        reason = f"the service answered {exc.status_code}: {detail or exc.message}"
+        if exc.status_code == 404:
+            reason += f" (at {exc.request.url}){_without_v1(base_url)}"
+        return reason
     return f"API error: {exc}"
 
 
@@ -129,7 +147,9 @@ async def ask(client: openai.AsyncOpenAI, body: dict[str, Any]) -> Answer:
         raw = await client.chat.completions.with_raw_response.create(**body)
     except openai.APIError as exc:
         retries = client.max_retries if isinstance(exc, _RETRIED_ERRORS) else 0
-        raise AnalysisFailed(api_reason(exc, client.api_key), retries) from None
+        raise AnalysisFailed(
+            api_reason(exc, client.api_key, str(client.base_url)), retries
+        ) from None
     retries = raw.retries_taken
     try:
         completion = raw.parse()

@@ -20,6 +20,7 @@ from ..build import load_site
 from ..config import AnalysisSettings, Settings, load_settings
 from ..content import CONTENT_DIR
 from ..errors import MarginaliaError, Problems, UsageError
+from ..words import plural
 from .client import AnalysisFailed, Answer, Endpoint, ask, make_client, request_body
 from .plan import PlanItem, State, make_plan
 from .progress import Progress
@@ -83,12 +84,15 @@ class MissingKey(MarginaliaError):
 
 
 def base_url_for(analysis: AnalysisSettings) -> str | None:
-    """The OpenAI-compatible server named by config or OPENAI_BASE_URL; None: OpenAI."""
-    return analysis.base_url or os.environ.get("OPENAI_BASE_URL") or None
+    """The OpenAI-compatible server named by OPENAI_BASE_URL, else by config; None: OpenAI.
+    The environment wins so that a CI variable or one run can point elsewhere without
+    editing config.yaml."""
+    return os.environ.get("OPENAI_BASE_URL", "").strip() or analysis.base_url or None
 
 
 def endpoint_for(analysis: AnalysisSettings) -> Endpoint:
-    """Where to send requests; OpenAI itself needs OPENAI_API_KEY, a local server may not."""
+    """Where to send requests: OPENAI_BASE_URL, else config's analysis.base_url, else
+    OpenAI. OpenAI itself needs OPENAI_API_KEY, a local server may not."""
     base_url = base_url_for(analysis)
     key = os.environ.get("OPENAI_API_KEY", "").strip()
     if not key:
@@ -120,7 +124,7 @@ def _article_paths(root: Path, args: list[Path]) -> set[str]:
 def select(
     plan: list[PlanItem], options: AnalyzeOptions, root: Path
 ) -> tuple[list[PlanItem], Counter[State], int]:
-    """The items to analyse (newest first, at most --limit), counts of the rest, how many
+    """The items to analyze (newest first, at most --limit), counts of the rest, how many
     --limit left out."""
     if options.paths:
         wanted = _article_paths(root, options.paths)
@@ -203,6 +207,9 @@ async def _call_all(
     progress: Progress,
 ) -> None:
     client = make_client(endpoint)
+    progress.stream.write(
+        f"Analyzing {plural(len(todo), 'article')} with {model} at {client.base_url}\n"
+    )
     gate = asyncio.Semaphore(concurrency)
 
     async def one(item: PlanItem, message: str) -> None:
@@ -271,7 +278,7 @@ def describe_plan(report: AnalyzeReport) -> str:
     """What --dry-run prints: each article to do, tokens and cost estimated."""
     prices = report.settings.price_per_million_tokens
     lines = [
-        f"Would analyse {len(report.todo)} articles with {report.model}; skipping {report.skipped_text()}."
+        f"Would analyze {plural(len(report.todo), 'article')} with {report.model}; skipping {report.skipped_text()}."
     ]
     for item in report.todo:
         why = item.state.value + (f" ({item.stale_reason})" if item.stale_reason else "")
@@ -296,8 +303,9 @@ def describe_run(report: AnalyzeReport) -> str:
             "Interrupted: every analysis finished so far is saved; run analyze again for the rest."
         )
     lines.append(
-        f"Analysed {len(report.analysed)}, failed {len(report.failures)}, skipped {report.skipped_text()}"
-        f" ({report.calls} calls, {report.retries} retries, {report.seconds:.1f} s)."
+        f"Analyzed {plural(len(report.analysed), 'article')}, {len(report.failures)} failed, "
+        f"skipped {report.skipped_text()} ({plural(report.calls, 'call')}, "
+        f"{plural(report.retries, 'retry', 'retries')}, {report.seconds:.1f} s)."
     )
     lines += [f"  failed: {f.path}: {f.reason}" for f in report.failures]
     lines.append(

@@ -64,7 +64,7 @@ REASONS = {
     "no article": "There is no article at the file this request names.",
 }
 STATE_REASONS = {
-    State.OPTED_OUT: "The editors have chosen not to analyse {article}.",
+    State.OPTED_OUT: "The editors have chosen not to analyze {article}.",
     State.LOCKED: "The analysis of {article} has been reviewed by an editor; a request cannot replace it.",
     State.FRESH: "The analysis of {article} is up to date: there is nothing to request.",
 }
@@ -181,7 +181,7 @@ def decide(request: Request, site: Site, root: Path, prompt_sha256: str) -> Deci
             )
     return Decision(
         Action.RUN,
-        f"Approved: analysing {shown}. A pull request with the analysis will follow here.",
+        f"Approved: analyzing {shown}. A pull request with the analysis will follow here.",
         f"{CONTENT_DIR}/{article.path}",
     )
 
