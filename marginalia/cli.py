@@ -400,6 +400,11 @@ def make_parser() -> argparse.ArgumentParser:
 COMMANDS = ("build", "check", "new", "init", "analyze", "import", "request-check", "serve")
 
 
+# The options of build (the command when none is named) that take a value: a word after
+# one of them is its value, not a command (`--repository ""` in the Pages workflow too).
+BUILD_VALUE_OPTIONS = ("--root", "--base-url", "--repository")
+
+
 def _command_first(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
     """Put the command first ('--root X check' works); no command means build, and a
     word that build cannot take is a command mistyped (exit 2, listing the commands)."""
@@ -409,9 +414,7 @@ def _command_first(argv: list[str], parser: argparse.ArgumentParser) -> list[str
         if arg in COMMANDS and (index == 0 or argv[index - 1] != "--root"):
             return [arg, *argv[:index], *argv[index + 1 :]]
     for index, arg in enumerate(argv):
-        if not arg.startswith("-") and (
-            index == 0 or argv[index - 1] not in ("--root", "--base-url")
-        ):
+        if not arg.startswith("-") and (index == 0 or argv[index - 1] not in BUILD_VALUE_OPTIONS):
             from .content import near_miss
 
             close = near_miss(arg, frozenset(COMMANDS))

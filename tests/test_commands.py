@@ -170,4 +170,11 @@ def test_an_unknown_command_lists_the_commands(args, said, capsys) -> None:
         main(args)
     assert exited.value.code == 2
     err = capsys.readouterr().err
-    assert said + "build, check, new, init, analyze, serve" in err
+    assert said + "build, check, new, init, analyze, import, request-check, serve" in err
+
+
+def test_an_empty_option_value_is_not_taken_for_a_command(site, run) -> None:
+    """The Pages workflow passes --repository "$GITHUB_REPOSITORY", which may be empty."""
+    root = site({"content/a.md": article("A")})
+    result = run("--root", root, "--base-url", "https://example.org/x/", "--repository", "")
+    assert result.status == 0, result.err
