@@ -77,6 +77,8 @@ class Settings(_Strict):
     paginate: Annotated[int, Field(ge=1)] = 20
     permalink: str = "/{year}/{month}/{slug}/"
     cname: str | None = None
+    search: bool = True
+    """Index the articles with Pagefind: site/pagefind/, /search/ and the header's box."""
     markdown: MarkdownSettings = MarkdownSettings()
     feed: FeedSettings = FeedSettings()
     analysis: AnalysisSettings = AnalysisSettings()
