@@ -115,6 +115,16 @@ def templates_of(env: jinja2.Environment, jobs: list[PageJob]) -> dict[str, str]
     return template_keys(env, names, [ArticleItems.TEMPLATE])
 
 
+def attach_html(site: Site) -> None:
+    """Give every article, analysis and page the store that renders its Markdown."""
+    settings = site.settings
+    store = HtmlStore(settings.markdown.unsafe_html, settings.base_path)
+    for item in [*site.articles, *site.pages]:
+        item.html_store = store
+        if getattr(item, "analysis", None) is not None:
+            item.analysis.html_store = store
+
+
 def render_site(
     root: Path,
     site: Site,
@@ -133,11 +143,7 @@ def render_site(
     """
     settings = site.settings
     urls = Urls(settings)
-    store = HtmlStore(settings.markdown.unsafe_html, settings.base_path)
-    for item in [*site.articles, *site.pages]:
-        item.html_store = store
-        if getattr(item, "analysis", None) is not None:
-            item.analysis.html_store = store
+    attach_html(site)
     env = make_environment(
         root, settings, {"site": _site_globals(settings), "nav_pages": site.pages}
     )
@@ -193,7 +199,8 @@ def render_site(
     rendering = Rendering(site, env, urls, shared, templates, jobs, record)
     if settings.search:
         outputs.add(search.OPENSEARCH, search.opensearch_xml(site, urls), "the search", problems)
-        if cache_dir is not None and site_dir is not None and not problems.errors:
+        # Pagefind refuses to index nothing: a site with no articles has no bundle yet
+        if cache_dir is not None and site_dir is not None and site.articles and not problems.errors:
             rendering.search_key = search.index_key(site)
             try:
                 folder = search.bundle(cache_dir, site, rendering.search_key)

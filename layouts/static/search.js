@@ -20,9 +20,12 @@
     sort: byRelevance ? undefined : { date: "desc" },
     autofocus: !params.get("q"),
   });
+  // Pagefind's box has a title only: the page's heading names it for everyone
+  document.querySelector("#search .pagefind-ui__search-input")
+    ?.setAttribute("aria-labelledby", "search-heading");
   form.hidden = false;
   form.addEventListener("submit", () => {
-    form.elements.q.value = document.querySelector("#search input")?.value ?? "";
+    form.elements.q.value = document.querySelector("#search .pagefind-ui__search-input")?.value ?? "";
   });
   const query = params.get("q");
   if (query) ui.triggerSearch(query);
