@@ -416,14 +416,19 @@ def test_axe_finds_no_serious_violations(
         page.goto(served.url(page_set(served)[name]))
         if name == "article":
             page.locator(SUMMARY).click()  # so that the analysis is checked too
-        page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
-        violations = page.evaluate(
-            """async () => (await axe.run(document, {resultTypes: ['violations']}))
-                .violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-                                       nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}))"""
-        )
-        serious = [v for v in violations if v["impact"] in ("serious", "critical")]
-        assert not serious, "\n".join(
-            f"{v['impact']} {v['id']}: {v['help']} {v['nodes']}" for v in serious
-        )
+        assert_no_serious_axe_violations(page)
         assert not watch.problems, watch.problems
+
+
+def assert_no_serious_axe_violations(page: Any) -> None:
+    """axe-core on the page as it is now: no serious or critical violation."""
+    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    violations = page.evaluate(
+        """async () => (await axe.run(document, {resultTypes: ['violations']}))
+            .violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                   nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}))"""
+    )
+    serious = [v for v in violations if v["impact"] in ("serious", "critical")]
+    assert not serious, "\n".join(
+        f"{v['impact']} {v['id']}: {v['help']} {v['nodes']}" for v in serious
+    )

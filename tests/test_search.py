@@ -28,7 +28,14 @@ import pytest
 from conftest import MINIMAL_CONFIG, article, tree_digest, write_files
 
 # test_browser's `browser` fixture, imported so that tests here take it as a parameter
-from test_browser import AXE, SCHEMES, SCREENSHOTS, WIDTHS, open_page
+from test_browser import (
+    AXE,
+    SCHEMES,
+    SCREENSHOTS,
+    WIDTHS,
+    assert_no_serious_axe_violations,
+    open_page,
+)
 from test_browser import browser as browser
 from test_validators import REPO, Served, copy_example, serve_example, unavailable
 
@@ -221,16 +228,7 @@ def test_the_search_page_fits_and_axe_finds_no_serious_violations(
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"search-{width}-{scheme}.png"), full_page=True)
-        page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
-        violations = page.evaluate(
-            """async () => (await axe.run(document, {resultTypes: ['violations']}))
-                .violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-                                       nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}))"""
-        )
-        serious = [v for v in violations if v["impact"] in ("serious", "critical")]
-        assert not serious, "\n".join(
-            f"{v['impact']} {v['id']}: {v['help']} {v['nodes']}" for v in serious
-        )
+        assert_no_serious_axe_violations(page)
         assert not watch.problems, watch.problems
         assert not watch.foreign, watch.foreign
 
