@@ -5,10 +5,9 @@ date, slug, terms: archive.PLACING_FIELDS), leaves the assembled site as it was 
 those articles. Such a rebuild reads what changed (by size and modification time, as
 every build does), gives the kept articles their new text (archive.refresh), and renders
 again only the pages and feeds whose keys hold those articles and changed, and the search
-index if what it holds changed (before the reload: no result may point to an old page).
-Anything else
-(an article added, removed or moved, a page, a template, config.yaml, static/, an
-analysis added or removed, an error) is a whole build, as `build` does it. Either way
+index if what it holds changed (before the reload, so that no result shows old text).
+Anything else (an article added, removed or moved, a page, a template, config.yaml,
+static/, an analysis added or removed, an error) is a whole build, as `build` does it. Either way
 site/ ends as `build` would leave it, and the dependency record on disk says so.
 """
 
@@ -196,8 +195,7 @@ class LiveSite:
             published = publish(site_dir, outputs, prune=False)
         finally:
             outputs.discard()
-        if bundle is not None:
-            _remove_old_bundle(site_dir, last, bundle)
+        removed = _remove_old_bundle(site_dir, last, bundle) if bundle is not None else 0
         for rel, size in published.sizes.items():
             if rel in keys:
                 last.record[rel] = (keys[rel], size)
@@ -205,7 +203,7 @@ class LiveSite:
         save_record(cache_dir, last.record)
         stamp.forget(cache_dir)  # the next `build` checks its inputs itself
         unchanged = len(last.sizes) - published.written
-        return PublishReport(published.written, unchanged, 0, sum(last.sizes.values()))
+        return PublishReport(published.written, unchanged, removed, sum(last.sizes.values()))
 
     def _search_bundle(self, last: Rendering, cache_dir: Path, outputs: Outputs) -> set[str] | None:
         """Index again if the indexed articles changed: the new bundle's files are added to
@@ -224,12 +222,15 @@ class LiveSite:
         return set(outputs.owners)
 
 
-def _remove_old_bundle(site_dir: Path, last: Rendering, bundle: set[str]) -> None:
-    """The files of the last bundle that the new one has not (as a whole build prunes)."""
+def _remove_old_bundle(site_dir: Path, last: Rendering, bundle: set[str]) -> int:
+    """Remove the files of the last bundle that the new one has not (as a whole build
+    prunes them); return how many."""
     prefix = f"{search.BUNDLE_DIR}/"
-    for rel in [rel for rel in last.sizes if rel.startswith(prefix) and rel not in bundle]:
+    old = [rel for rel in last.sizes if rel.startswith(prefix) and rel not in bundle]
+    for rel in old:
         (site_dir / rel).unlink(missing_ok=True)
         del last.sizes[rel]
+    return len(old)
 
 
 def _shown_in(rendering: Rendering) -> dict[int, list[PageJob]]:

@@ -153,7 +153,10 @@ def test_a_tag_filter_narrows_the_results(browser: Any, served: Served) -> None:
     with open_page(browser, served) as (page, watch):
         everything = search(page, served, COMMON_WORD)
         assert len(everything) >= 3
-        page.locator("summary.pagefind-ui__filter-name", has_text="Tag").click()
+        # Pagefind's UI shows its filters once their index has loaded, after the results
+        tag_filter = page.locator("summary.pagefind-ui__filter-name", has_text="Tag")
+        tag_filter.wait_for(timeout=90_000)
+        tag_filter.click()
         tag = page.locator("input.pagefind-ui__filter-checkbox[name=tag][value=transport]")
         tag.check()
         page.wait_for_function(
