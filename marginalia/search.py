@@ -10,7 +10,8 @@ segments Chinese, Japanese and Korean), indexes them: one index per language.
 
 The binary is run on a folder of those documents rather than fed records through the
 wrapper's PagefindIndex: pagefind 1.5.2's Python service reads one reply per 0.1 s
-(pagefind/service/__init__.py, _wait_for_responses), so 1,000 records took 100 s.
+(pagefind/service/__init__.py, _wait_for_responses): 50 records took 5 s, 1,000 would
+take 100.
 
 Pagefind 1.5.2 is deterministic but for its filter indexes: it writes a filter's values
 in hash-map order, which differs from run to run (Pagefind issue #638), so filter/*, the
