@@ -9,7 +9,11 @@ writes a config.yaml with only title and base_url, and times, as subprocesses of
 - no-change: a build right after a build;
 - one edit: a sentence appended to one article (a different one each run);
 - template edit: layouts/article.html copied from the built-in theme into the corpus with
-  a comment added, so a site-level override appears.
+  a comment added, so a site-level override appears;
+- index: the search index alone (marginalia/search.py: every article's document made and
+  Pagefind run, into an empty cache), in a process of its own, and the size of the
+  bundle it writes to site/pagefind/ (the cold, one-edit and template-edit builds include
+  search: a changed article means a new index, a template edit reuses it).
 
 Each timing is the median of --runs, measured with time.perf_counter() around the
 subprocess (interpreter start included); the floor's and the cold build's CPU time
@@ -62,6 +66,23 @@ title: Marginalia build benchmark
 base_url: https://example.github.io/news/
 """
 SAMPLE_EVERY = 0.020  # seconds between memory samples
+# Times the search index on its own (argv[1]: the corpus); prints seconds and bundle bytes.
+INDEX_ONLY = """
+import sys, tempfile, time
+from pathlib import Path
+from marginalia import search
+from marginalia.build import attach_html, load_site
+from marginalia.config import load_settings
+from marginalia.errors import Problems
+root = Path(sys.argv[1])
+site = load_site(root, load_settings(root), Problems(), drafts=False)
+attach_html(site)
+with tempfile.TemporaryDirectory() as cache:
+    started = time.perf_counter()
+    folder = search.bundle(Path(cache), site, search.index_key(site))
+    seconds = time.perf_counter() - started
+    print(seconds, sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()))
+"""
 OVERRIDE_AT = "{% block content %}"  # the comment goes inside it, so every article page changes
 
 
@@ -127,6 +148,21 @@ def run(cmd: list[str], *, cwd: Path = REPO, sample_memory: bool = False) -> tup
 
 def build(root: Path, *, sample_memory: bool = False) -> tuple[float, float]:
     return run([*BUILD, str(root)], sample_memory=sample_memory)
+
+
+def index_only(root: Path) -> tuple[float, float]:
+    """(seconds, bundle MB) of the search index made alone (INDEX_ONLY)."""
+    done = subprocess.run(
+        [sys.executable, "-c", INDEX_ONLY, str(root)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise BenchError(f"indexing {root} failed:\n{done.stdout}{done.stderr}")
+    seconds, size = done.stdout.split()
+    return float(seconds), int(size) / 1e6
 
 
 def clean_build_state(root: Path) -> None:
@@ -303,6 +339,8 @@ class Result:
     no_change: list[float] = field(default_factory=list)
     one_edit: list[float] = field(default_factory=list)
     template: list[float] = field(default_factory=list)
+    index: list[float] = field(default_factory=list)
+    bundle_mb: float = float("nan")
     peak_mib: float = float("nan")
 
 
@@ -345,10 +383,13 @@ def measure(workdir: Path, size: int, runs: int) -> Result:
             result.template.append(template)
         finally:
             restore_pending(workdir, size, root)
+        index, result.bundle_mb = index_only(root)
+        result.index.append(index)
         progress(
             f"[{size}] run {i + 1}/{runs}: floor {floor:.2f} s, cold {cold:.2f} s, "
             f"no-change {no_change:.2f} s, one edit {one_edit:.2f} s "
-            f"({article.relative_to(root)}), template edit {template:.2f} s"
+            f"({article.relative_to(root)}), template edit {template:.2f} s, "
+            f"index {index:.2f} s ({result.bundle_mb:.1f} MB)"
         )
 
     clean_build_state(root)
@@ -424,6 +465,8 @@ def table(results: list[Result], runs: int) -> str:
         "ratio",
         "template edit s",
         "ratio",
+        "index s",
+        "bundle MB",
         "peak MiB",
     ]
     rows = []
@@ -444,6 +487,8 @@ def table(results: list[Result], runs: int) -> str:
                 f"{one_edit / cold:.2f}",
                 f"{template:.2f}",
                 f"{template / cold:.2f}",
+                f"{statistics.median(r.index):.2f}",
+                f"{r.bundle_mb:.1f}",
                 f"{r.peak_mib:.0f}",
             ]
         )

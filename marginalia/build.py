@@ -18,7 +18,7 @@ from pathlib import Path
 
 import jinja2
 
-from . import atomic, dates, feeds, stamp
+from . import atomic, dates, feeds, search, stamp
 from .analysis.sidecar import ANALYSES_DIR, Sidecar, sidecar_files, sidecar_item
 from .archive import Site, assemble
 from .config import CONFIG_FILE, PLACEHOLDER_BASE_URL, Settings, load_settings
@@ -36,6 +36,7 @@ from .theme import LAYOUTS_DIR, ArticleItems, Urls, make_environment
 STATIC_DIR = "static"
 CACHE_DIR = ".cache/marginalia"  # kept between builds (and in CI by actions/cache)
 STAGING_PREFIX = "staging-"
+SEARCH_SCRIPT = "static/search.js"  # the theme's start of Pagefind's UI, only with search on
 
 
 @dataclass
@@ -98,6 +99,7 @@ class Rendering:
     jobs: list[PageJob]  # the pages and the feeds
     record: dict[str, tuple[str, int]]  # path in site/ -> (key, size) of each job's output
     sizes: dict[str, int] = field(default_factory=dict)  # every output, once published
+    search_key: str = ""  # of the articles in site/pagefind/ (search.index_key), if any
 
 
 def shared_key_of(root: Path, site: Site) -> str:
@@ -111,6 +113,16 @@ def templates_of(env: jinja2.Environment, jobs: list[PageJob]) -> dict[str, str]
     call article_item, which renders its partial."""
     names = {job.template for job in jobs if job.make is None}
     return template_keys(env, names, [ArticleItems.TEMPLATE])
+
+
+def attach_html(site: Site) -> None:
+    """Give every article, analysis and page the store that renders its Markdown."""
+    settings = site.settings
+    store = HtmlStore(settings.markdown.unsafe_html, settings.base_path)
+    for item in [*site.articles, *site.pages]:
+        item.html_store = store
+        if getattr(item, "analysis", None) is not None:
+            item.analysis.html_store = store
 
 
 def render_site(
@@ -131,11 +143,7 @@ def render_site(
     """
     settings = site.settings
     urls = Urls(settings)
-    store = HtmlStore(settings.markdown.unsafe_html, settings.base_path)
-    for item in [*site.articles, *site.pages]:
-        item.html_store = store
-        if getattr(item, "analysis", None) is not None:
-            item.analysis.html_store = store
+    attach_html(site)
     env = make_environment(
         root, settings, {"site": _site_globals(settings), "nav_pages": site.pages}
     )
@@ -144,7 +152,8 @@ def render_site(
     record: dict[str, tuple[str, int]] = {}
     outputs = Outputs(present=SiteFiles(site_dir) if site_dir is not None else None)
     pages: list[PageJob] = [*article_pages(site, urls), *list_pages(site, urls)]
-    jobs = [*pages, *feeds.feed_jobs(site, urls)]
+    search_pages = [search.search_page(site, urls)] if settings.search else []
+    jobs = [*pages, *search_pages, *feeds.feed_jobs(site, urls)]
     templates = templates_of(env, jobs)
     todo: list[PageJob] = []
     keys: dict[str, str] = {}
@@ -184,9 +193,22 @@ def render_site(
     if settings.cname:
         outputs.add("CNAME", f"{settings.cname}\n".encode(), "config.yaml (cname)", problems)
     for rel, (path, owner) in sorted(_theme_static(root).items()):
-        outputs.add(rel, path, owner, problems)
+        if settings.search or rel != SEARCH_SCRIPT:
+            outputs.add(rel, path, owner, problems)
     outputs.add_tree(root / STATIC_DIR, "", root, problems)
-    return outputs, Rendering(site, env, urls, shared, templates, jobs, record)
+    rendering = Rendering(site, env, urls, shared, templates, jobs, record)
+    if settings.search:
+        outputs.add(search.OPENSEARCH, search.opensearch_xml(site, urls), "the search", problems)
+        # Pagefind refuses to index nothing: a site with no articles has no bundle yet
+        if cache_dir is not None and site_dir is not None and site.articles and not problems.errors:
+            rendering.search_key = search.index_key(site)
+            try:
+                folder = search.bundle(cache_dir, site, rendering.search_key)
+            except InputError:
+                outputs.discard()
+                raise
+            outputs.add_tree(folder, f"{search.BUNDLE_DIR}/", cache_dir, problems)
+    return outputs, rendering
 
 
 def new_staging(cache_dir: Path) -> Path:
@@ -220,6 +242,7 @@ def _site_globals(settings: Settings) -> dict:
         "language": settings.language,
         "base_url": settings.base_url,
         "feed_url": "/feed.xml",
+        "search": settings.search,
     }
 
 

@@ -96,6 +96,8 @@ class Settings(_Strict):
     cname: str | None = None
     repository: str | None = None
     """OWNER/NAME on GitHub: article pages link to its analysis request form."""
+    search: bool = True
+    """Index the articles with Pagefind: site/pagefind/, /search/ and the header's box."""
     markdown: MarkdownSettings = MarkdownSettings()
     feed: FeedSettings = FeedSettings()
     analysis: AnalysisSettings = AnalysisSettings()

@@ -4,9 +4,10 @@ An edit to the text of articles or their analyses, not to where an article stand
 date, slug, terms: archive.PLACING_FIELDS), leaves the assembled site as it was but for
 those articles. Such a rebuild reads what changed (by size and modification time, as
 every build does), gives the kept articles their new text (archive.refresh), and renders
-again only the pages and feeds whose keys hold those articles and changed. Anything else
-(an article added, removed or moved, a page, a template, config.yaml, static/, an
-analysis added or removed, an error) is a whole build, as `build` does it. Either way
+again only the pages and feeds whose keys hold those articles and changed, and the search
+index if what it holds changed (before the reload, so that no result shows old text).
+Anything else (an article added, removed or moved, a page, a template, config.yaml,
+static/, an analysis added or removed, an error) is a whole build, as `build` does it. Either way
 site/ ends as `build` would leave it, and the dependency record on disk says so.
 """
 
@@ -19,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from . import stamp
+from . import search, stamp
 from .archive import MonthArchive, YearArchive, refresh
 from .build import (
     CACHE_DIR,
@@ -174,6 +175,7 @@ class LiveSite:
         keys: dict[str, str] = {}
         todo: list[PageJob] = []
         outputs = Outputs()
+        bundle = self._search_bundle(last, cache_dir, outputs)
         for job in touched.values():
             rel, key = output_path(job.url), job_key(last.shared, last.templates, job)
             if key != last.record[rel][0]:
@@ -193,13 +195,42 @@ class LiveSite:
             published = publish(site_dir, outputs, prune=False)
         finally:
             outputs.discard()
+        removed = _remove_old_bundle(site_dir, last, bundle) if bundle is not None else 0
         for rel, size in published.sizes.items():
-            last.record[rel] = (keys[rel], size)
+            if rel in keys:
+                last.record[rel] = (keys[rel], size)
             last.sizes[rel] = size
         save_record(cache_dir, last.record)
         stamp.forget(cache_dir)  # the next `build` checks its inputs itself
         unchanged = len(last.sizes) - published.written
-        return PublishReport(published.written, unchanged, 0, sum(last.sizes.values()))
+        return PublishReport(published.written, unchanged, removed, sum(last.sizes.values()))
+
+    def _search_bundle(self, last: Rendering, cache_dir: Path, outputs: Outputs) -> set[str] | None:
+        """Index again if the indexed articles changed: the new bundle's files are added to
+        outputs, and their paths returned (None when the index stands)."""
+        site = last.site
+        if not site.settings.search:
+            return None
+        key = search.index_key(site)
+        if key == last.search_key:
+            return None
+        folder = search.bundle(cache_dir, site, key)
+        problems = Problems()
+        outputs.add_tree(folder, f"{search.BUNDLE_DIR}/", cache_dir, problems)
+        problems.raise_if_errors()
+        last.search_key = key
+        return set(outputs.owners)
+
+
+def _remove_old_bundle(site_dir: Path, last: Rendering, bundle: set[str]) -> int:
+    """Remove the files of the last bundle that the new one has not (as a whole build
+    prunes them); return how many."""
+    prefix = f"{search.BUNDLE_DIR}/"
+    old = [rel for rel in last.sizes if rel.startswith(prefix) and rel not in bundle]
+    for rel in old:
+        (site_dir / rel).unlink(missing_ok=True)
+        del last.sizes[rel]
+    return len(old)
 
 
 def _shown_in(rendering: Rendering) -> dict[int, list[PageJob]]:

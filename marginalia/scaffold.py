@@ -31,6 +31,7 @@ language: en
 timezone: UTC            # for dates written without one
 paginate: 20             # articles per list page
 permalink: "/{year}/{month}/{slug}/"
+search: true             # Pagefind search: site/pagefind/, /search/, the header's box
 feed:
   limit: 20
 analysis:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import posixpath
 import sys
 import sysconfig
 import textwrap
@@ -19,6 +20,7 @@ import pytest
 from fake_openai import fake_openai  # noqa: F401 - a fixture for the analyze tests
 
 from marginalia.cli import main
+from marginalia.search import BUNDLE_DIR, UNSTABLE
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -93,12 +95,24 @@ def run(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
 
 
 def tree_digest(folder: Path) -> dict[str, str]:
-    """{relative path: sha256} of every file below folder: to compare whole trees."""
-    return {
-        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
+    """{relative path: sha256} of every file below folder: to compare whole trees.
+
+    The few files of the search bundle that Pagefind writes in a different order (and so
+    size and name) each time it indexes (search.UNSTABLE) are counted per folder instead."""
+    digest: dict[str, str] = {}
+    unstable: dict[str, int] = {}
+    for p in sorted(folder.rglob("*")):
+        if p.is_file():
+            rel = p.relative_to(folder).as_posix()
+            inside = rel.removeprefix(f"{BUNDLE_DIR}/")
+            if inside != rel and UNSTABLE.fullmatch(inside):
+                where = posixpath.dirname(rel)
+                unstable[where] = unstable.get(where, 0) + 1
+            else:
+                digest[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
+    for where, count in unstable.items():
+        digest[f"{where}/(unstable)"] = f"{count} files"
+    return digest
 
 
 PYTHON = sys.executable

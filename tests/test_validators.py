@@ -320,7 +320,9 @@ def test_linkchecker_finds_no_broken_links_and_reaches_every_page(
     unreached = [
         rel
         for rel in served.html_pages()
-        if rel != "404.html" and served.url(rel) not in {unquote(u) for u in internal} | internal
+        # /search/ is reached by the header's form, which linkchecker does not submit
+        if rel not in ("404.html", "search/")
+        and served.url(rel) not in {unquote(u) for u in internal} | internal
     ]
     assert not unreached, f"pages no link leads to: {unreached}"
     # The crawl really went through the server, every file below the sub-path.

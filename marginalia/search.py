@@ -1,0 +1,190 @@
+"""Search (design §8): the Pagefind index of the articles in site/pagefind/, the /search/
+page and /opensearch.xml.
+
+What is indexed is what the archive knows, not the rendered pages: each article becomes a
+small HTML document for Pagefind (the title weighted, the summary, the text, then the
+analysis under a heading of its own, so that Pagefind's sub-results say when a match is in
+the analysis), with its tags, outlet, authors and year as filters and its date as the sort
+key. Pagefind's binary, shipped in the `pagefind[extended]` wheel (the extended build
+segments Chinese, Japanese and Korean), indexes them: one index per language.
+
+The binary is run on a folder of those documents rather than fed records through the
+wrapper's PagefindIndex: pagefind 1.5.2's Python service reads one reply per 0.1 s
+(pagefind/service/__init__.py, _wait_for_responses): 50 records took 5 s, 1,000 would
+take 100.
+
+Pagefind 1.5.2 is deterministic but for its filter indexes: it writes a filter's values
+in hash-map order, which differs from run to run (Pagefind issue #638), so filter/*, the
+pagefind.*.pf_meta that names them and pagefind-entry.json may differ between two
+indexings of the same articles; the word index and the fragments (the bulk) do not.
+Within one site the bytes stay put: see below.
+
+Pagefind has no incremental index. The bundle is kept in .cache/ under a key of all that
+is indexed: a build whose articles did not change copies it without indexing; any change
+to an article's text, analysis or terms indexes them all again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import secrets
+import shutil
+import subprocess
+from datetime import UTC
+from importlib import metadata
+from pathlib import Path
+from xml.sax.saxutils import quoteattr
+
+from . import __version__, dates
+from .archive import Site
+from .content import Article
+from .errors import InputError, Problem
+from .output import output_path
+from .pages import PageJob
+from .theme import Urls
+
+SEARCH_URL = "/search/"
+OPENSEARCH = "opensearch.xml"
+BUNDLE_DIR = "pagefind"  # in site/
+CACHE_FOLDER = "search"  # in .cache/marginalia/: the bundle of each key, and work folders
+ENTRY = "pagefind-entry.json"  # written last by Pagefind: a bundle without it is incomplete
+ANALYSIS_ID = "analysis"  # the article page's anchor of the analysis heading
+ANALYSIS_HEADING = "Machine-written analysis"
+UNSTABLE = re.compile(r"filter/.*|pagefind\.[^/]*\.pf_meta|pagefind-entry\.json")  # in the bundle
+TITLE_WEIGHT = 10  # Pagefind's default weight is 1, a heading's up to 7
+
+
+def search_page(site: Site, urls: Urls) -> PageJob:
+    """/search/: Pagefind's UI, with the languages the index has to choose from."""
+    languages = sorted({article.language or site.settings.language for article in site.articles})
+    context = {
+        "languages": languages,
+        "canonical": urls.abs_url(SEARCH_URL),
+        "page_title": "Search",
+        "description": f"Search {site.settings.title}",
+    }
+    return PageJob(SEARCH_URL, "search.html", context, "")
+
+
+def opensearch_xml(site: Site, urls: Urls) -> bytes:
+    """The OpenSearch description that lets a browser add the archive as a search engine."""
+    title = site.settings.title
+    template = urls.abs_url(SEARCH_URL) + "?q={searchTerms}"
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<OpenSearchDescription xmlns="http://a9.com/-/spec/opensearch/1.1/">',
+        f"  <ShortName>{html.escape(_short_name(title), quote=False)}</ShortName>",
+        f"  <Description>{html.escape(f'Search {title}', quote=False)}</Description>",
+        "  <InputEncoding>UTF-8</InputEncoding>",
+        f'  <Url type="text/html" method="get" template={quoteattr(template)}/>',
+        "</OpenSearchDescription>",
+    ]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _short_name(title: str, limit: int = 16) -> str:
+    """OpenSearch's ShortName holds 16 characters: the title's first words that fit."""
+    short = ""
+    for word in title.split():
+        if len(short) + len(word) + bool(short) > limit:
+            break
+        short = f"{short} {word}" if short else word
+    return short or title[:limit]
+
+
+def pagefind_version() -> str:
+    return metadata.version("pagefind_bin_extended")
+
+
+def index_key(site: Site) -> str:
+    """A digest of all that is indexed: every article as its pages see it (file, analysis,
+    URL, terms), in order, and what turns that into documents."""
+    settings = site.settings
+    hasher = hashlib.blake2b(digest_size=16)
+    parts = [__version__, pagefind_version(), settings.language, settings.timezone]
+    parts.append(repr(settings.markdown.unsafe_html))
+    parts += [article.fingerprint for article in site.articles]
+    hasher.update("\n".join(parts).encode("utf-8", "surrogatepass"))
+    return hasher.hexdigest()
+
+
+_HEADING_ID = re.compile(r'(<h[1-6]) id="[^"]*"')
+
+
+def document(article: Article, language: str) -> str:
+    """The HTML that Pagefind indexes for one article. Headings with an id start a
+    sub-result: the article's own, and the analysis's heading (its inner ones lose theirs,
+    so that every match in it is shown as the analysis's)."""
+    esc = html.escape
+    sort_date = article.date.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    head = [
+        f'<meta data-pagefind-meta="date[content]" content="{esc(dates.style(language).human_date(article.date))}">',
+        f'<meta data-pagefind-sort="date[content]" content="{sort_date}">',
+        f'<meta data-pagefind-filter="year[content]" content="{article.date.year}">',
+    ]
+    if article.source_term is not None:
+        outlet = esc(article.source_term.name)
+        head.append(f'<meta data-pagefind-meta="outlet[content]" content="{outlet}">')
+        head.append(f'<meta data-pagefind-filter="outlet[content]" content="{outlet}">')
+    for kind, terms in (("tag", article.tags), ("author", article.authors)):
+        for term in terms:
+            head.append(f'<meta data-pagefind-filter="{kind}[content]" content="{esc(term.name)}">')
+    body = [f'<h1 data-pagefind-weight="{TITLE_WEIGHT}">{esc(article.title)}</h1>']
+    if article.summary:
+        body.append(f"<p>{esc(article.summary)}</p>")
+    body.append(str(article.html))
+    if article.analysis is not None:
+        body.append(f'<h2 id="{ANALYSIS_ID}">{ANALYSIS_HEADING}</h2>')
+        body.append(_HEADING_ID.sub(r"\1", str(article.analysis.html)))
+    return (
+        f'<!doctype html><html lang="{esc(language)}"><head><meta charset="utf-8">'
+        + "".join(head)
+        + "</head><body>"
+        + "\n".join(body)
+        + "</body></html>\n"
+    )
+
+
+def bundle(cache_dir: Path, site: Site, key: str) -> Path:
+    """The folder of the Pagefind bundle for key: indexed now unless .cache/ has it. Raise
+    InputError (naming Pagefind) if the binary fails; a failed run leaves nothing."""
+    store = cache_dir / CACHE_FOLDER
+    done = store / key
+    if (done / ENTRY).is_file():
+        return done
+    store.mkdir(parents=True, exist_ok=True)
+    work = store / f"work-{secrets.token_hex(8)}"
+    try:
+        docs = work / "docs"
+        for article in site.articles:
+            path = docs / output_path(article.url)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            language = article.language or site.settings.language
+            path.write_text(document(article, language), encoding="utf-8")
+        _index(docs, work / BUNDLE_DIR)
+        for old in store.iterdir():
+            if old != work:
+                shutil.rmtree(old, ignore_errors=True)
+        (work / BUNDLE_DIR).rename(done)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return done
+
+
+def _index(docs: Path, out: Path) -> None:
+    from pagefind.service import get_executable  # the binary of pagefind_bin_extended
+
+    executable = get_executable()
+    failed: str | None = None
+    if executable is None:
+        failed = "no Pagefind binary: pip install 'pagefind[extended]'"
+    else:
+        docs.mkdir(parents=True, exist_ok=True)  # a site with no articles yet
+        command = [str(executable), "--site", str(docs), "--output-path", str(out), "--quiet"]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode != 0 or not (out / ENTRY).is_file():
+            failed = f"indexing failed ({result.returncode}): {result.stdout}{result.stderr}"
+    if failed is not None:
+        raise InputError([Problem("pagefind", None, failed.strip())])

@@ -1,0 +1,394 @@
+"""Search (issue 12, design §8): Pagefind's index of the articles, /search/, the header's
+box and /opensearch.xml.
+
+In Chromium (tests/test_browser.py's set-up: the example site built for and served on
+127.0.0.1 under the sub-path /sub/archive/, no request allowed off the origin):
+/search/?q= finds the one article with a word, an analysis-only word as an analysis
+match, the Japanese article by a Japanese word, and a tag filter narrows the results;
+results are reached from the keyboard with a visible focus; the header's form lands on
+/search/?q= without JavaScript, where the page says search needs it; axe-core finds
+nothing serious, light and dark. Without a browser: the OpenSearch description, the
+`search: false` switch, clean builds giving the same bundle, an unchanged index not made
+again, and a failing indexer reported with site/ left as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+from xml.etree import ElementTree
+
+import pytest
+from conftest import MINIMAL_CONFIG, article, tree_digest, write_files
+
+# test_browser's `browser` fixture, imported so that tests here take it as a parameter
+from test_browser import (
+    AXE,
+    SCHEMES,
+    SCREENSHOTS,
+    WIDTHS,
+    assert_no_serious_axe_violations,
+    open_page,
+)
+from test_browser import browser as browser
+from test_validators import REPO, Served, copy_example, serve_example, unavailable
+
+from marginalia.build import CACHE_DIR, build
+from marginalia.search import CACHE_FOLDER
+
+UNIQUE_WORD = "aquifer"  # in one example article, in no other and in no analysis
+UNIQUE_ARTICLE = "content/2024/11/data-centre-water-permits.md"
+ANALYSIS_WORD = "clinician"  # in one example analysis only
+ANALYSED_ARTICLE = "analyses/2023/12/ai-triage-trial.md"
+JAPANESE_WORD = "住民投票"  # referendum
+JAPANESE_ARTICLE = "content/2024/03/kitahama-line-vote.md"
+COMMON_WORD = "council"
+RESULT = ".pagefind-ui__result"
+RESULT_LINK = ".pagefind-ui__result > .pagefind-ui__result-inner > .pagefind-ui__result-title a"
+
+
+def files_with(word: str, folder: str) -> list[str]:
+    return sorted(
+        path.relative_to(REPO).as_posix()
+        for path in (REPO / folder).rglob("*.md")
+        if word.lower() in path.read_text(encoding="utf-8").lower()
+    )
+
+
+def test_the_chosen_words_are_where_the_tests_say() -> None:
+    """The browser tests rely on the example site's text: check it, not assume it."""
+    assert files_with(UNIQUE_WORD, "content") == [UNIQUE_ARTICLE]
+    assert files_with(UNIQUE_WORD, "analyses") == []
+    assert files_with(ANALYSIS_WORD, "analyses") == [ANALYSED_ARTICLE]
+    assert files_with(ANALYSIS_WORD, "content") == []
+    assert files_with(JAPANESE_WORD, "content") == [JAPANESE_ARTICLE]
+    assert len(files_with(COMMON_WORD, "content")) >= 3
+
+
+# --- in the browser -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with serve_example(tmp_path_factory.mktemp("search")) as site:
+        yield site
+
+
+def article_url(served: Served, source: str) -> str:
+    """The served URL of an example article, found by its source path in its page."""
+    slug = Path(source).stem
+    match = [rel for rel in served.html_pages() if rel.endswith(f"/{slug}/")]
+    assert len(match) == 1, (source, match)
+    return served.url(match[0])
+
+
+def search(page: Any, served: Served, query: str, extra: str = "") -> list[str]:
+    """Open /search/?q=query and return the result links, in order."""
+    page.goto(served.url(f"search/?q={quote(query)}{extra}"))
+    page.wait_for_selector(f"{RESULT} .pagefind-ui__result-title a")
+    return page.eval_on_selector_all(RESULT_LINK, "links => links.map(a => a.href)")
+
+
+def test_a_word_in_one_article_finds_it_first_and_its_link_works(
+    browser: Any, served: Served
+) -> None:
+    with open_page(browser, served) as (page, watch):
+        links = search(page, served, UNIQUE_WORD)
+        assert links[0] == article_url(served, UNIQUE_ARTICLE), links
+        first = page.locator(RESULT).first
+        assert first.locator("mark").first.inner_text().lower().startswith(UNIQUE_WORD)
+        meta = first.locator(".pagefind-ui__result-tags").inner_text()
+        assert re.search(r"Date: \d{1,2} \w+ \d{4}", meta) and "Outlet: " in meta, meta
+        page.locator(RESULT_LINK).first.click()
+        page.wait_for_url(links[0])
+        assert page.locator("h1").first.is_visible()
+        assert not watch.problems, watch.problems
+        assert not watch.foreign, watch.foreign
+
+
+def test_a_word_only_in_an_analysis_is_marked_as_an_analysis_match(
+    browser: Any, served: Served
+) -> None:
+    analysed = article_url(served, ANALYSED_ARTICLE.replace("analyses/", "content/"))
+    with open_page(browser, served) as (page, watch):
+        links = search(page, served, ANALYSIS_WORD)
+        assert links == [analysed]
+        nested = page.locator(f"{RESULT} .pagefind-ui__result-nested")
+        assert nested.count() == 1
+        link = nested.locator("a")
+        assert link.inner_text() == "Machine-written analysis"
+        assert link.get_attribute("href").endswith("#analysis")
+        assert nested.locator("mark").inner_text().lower().startswith(ANALYSIS_WORD)
+        link.click()  # lands on the analysis heading, inside the <details> it opens
+        page.wait_for_function("location.hash === '#analysis'")
+        assert page.locator("#analysis").is_visible()
+        assert not watch.problems, watch.problems
+
+
+def test_the_japanese_article_is_found_by_a_japanese_word(browser: Any, served: Served) -> None:
+    with open_page(browser, served) as (page, watch):
+        # the site's language is English: Japanese is picked on the page, then searched
+        page.goto(served.url("search/"))
+        page.wait_for_selector("#search .pagefind-ui__search-input")
+        page.locator("#search .pagefind-ui__search-input").fill(JAPANESE_WORD)
+        page.select_option(".search-options select[name=lang]", "ja")
+        page.wait_for_load_state("networkidle")  # what typing started loads before we leave
+        page.locator(".search-options button").click()
+        page.wait_for_url(re.compile(r"lang=ja"))
+        page.wait_for_selector(f"{RESULT} .pagefind-ui__result-title a")
+        links = page.eval_on_selector_all(RESULT_LINK, "links => links.map(a => a.href)")
+        assert links == [article_url(served, JAPANESE_ARTICLE)]
+        marks = page.locator(f"{RESULT} mark").all_inner_texts()  # its segments: 住民, 投票
+        assert marks and all(mark in JAPANESE_WORD for mark in marks), marks
+        assert not watch.problems, watch.problems
+
+
+def test_a_tag_filter_narrows_the_results(browser: Any, served: Served) -> None:
+    with open_page(browser, served) as (page, watch):
+        everything = search(page, served, COMMON_WORD)
+        assert len(everything) >= 3
+        # Pagefind's UI shows its filters once their index has loaded, after the results
+        tag_filter = page.locator("summary.pagefind-ui__filter-name", has_text="Tag")
+        tag_filter.wait_for(timeout=90_000)
+        tag_filter.click()
+        tag = page.locator("input.pagefind-ui__filter-checkbox[name=tag][value=transport]")
+        tag.check()
+        page.wait_for_function(
+            f"document.querySelectorAll({RESULT_LINK!r}).length < {len(everything)}"
+        )
+        narrowed = page.eval_on_selector_all(RESULT_LINK, "links => links.map(a => a.href)")
+        assert narrowed and set(narrowed) < set(everything)
+        for url in narrowed:  # each is tagged transport on its own page
+            rel = url.removeprefix(served.base_url)
+            assert 'href="/sub/archive/tags/transport/"' in served.page_text(rel), url
+        assert not watch.problems, watch.problems
+
+
+def test_results_are_newest_first_unless_asked_otherwise(browser: Any, served: Served) -> None:
+    with open_page(browser, served) as (page, _watch):
+        newest_first = search(page, served, COMMON_WORD)
+        dates = [
+            re.search(
+                r'<time datetime="([^"]+)"', served.page_text(u.removeprefix(served.base_url))
+            )
+            for u in newest_first
+        ]
+        stamps = [d.group(1)[:10] for d in dates if d]
+        assert stamps == sorted(stamps, reverse=True), stamps
+        by_match = search(page, served, COMMON_WORD, "&order=relevance")
+        assert sorted(by_match) == sorted(newest_first)
+
+
+def test_results_are_reached_from_the_keyboard_with_a_visible_focus(
+    browser: Any, served: Served
+) -> None:
+    with open_page(browser, served) as (page, _watch):
+        links = search(page, served, COMMON_WORD)
+        page.locator("#search .pagefind-ui__search-input").focus()
+        for _ in range(60):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.href") == links[0]:
+                break
+        else:
+            pytest.fail("Tab never reached the first result")
+        outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+        assert outline not in ("none", ""), "keyboard focus on a result is not visible"
+        page.keyboard.press("Enter")
+        page.wait_for_url(links[0])
+
+
+def test_the_header_form_without_javascript_lands_on_the_search_page(
+    browser: Any, served: Served
+) -> None:
+    with open_page(browser, served, javascript=False) as (page, watch):
+        page.goto(served.url("archive/"))
+        box = page.get_by_role("searchbox", name="Search the archive")
+        box.fill(f"{UNIQUE_WORD} water")
+        box.press("Enter")
+        page.wait_for_url(served.url(f"search/?q={UNIQUE_WORD}+water"))
+        notice = page.locator(".search-noscript")
+        assert "Search needs JavaScript" in notice.inner_text()
+        hrefs = notice.locator("a").evaluate_all("links => links.map(a => a.href)")
+        assert hrefs == [served.url("archive/"), served.url("tags/"), served.url("sources/")]
+        assert not watch.problems, watch.problems
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_the_search_page_fits_and_axe_finds_no_serious_violations(
+    browser: Any, served: Served, width: int, scheme: str
+) -> None:
+    if not AXE.is_file():
+        unavailable(f"no {AXE.relative_to(REPO)} (npm ci installs axe-core)")
+    with open_page(browser, served, width=width, scheme=scheme) as (page, watch):
+        search(page, served, COMMON_WORD)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"search-{width}-{scheme}.png"), full_page=True)
+        assert_no_serious_axe_violations(page)
+        assert not watch.problems, watch.problems
+        assert not watch.foreign, watch.foreign
+
+
+# --- without a browser --------------------------------------------------------------------
+
+
+def test_opensearch_description_and_every_page_links_it(site: Any, run: Any) -> None:
+    root = site(
+        {
+            "config.yaml": "title: The Long Harbour Archive\nbase_url: https://example.org/repo/\n",
+            "content/a.md": article(),
+        }
+    )
+    assert run("build", "--root", root).status == 0
+    xml = ElementTree.parse(root / "site/opensearch.xml").getroot()
+    ns = {"os": "http://a9.com/-/spec/opensearch/1.1/"}
+    assert xml.tag == "{http://a9.com/-/spec/opensearch/1.1/}OpenSearchDescription"
+    url = xml.find("os:Url", ns)
+    assert url is not None and url.get("type") == "text/html"
+    assert url.get("template") == "https://example.org/repo/search/?q={searchTerms}"
+    short = xml.findtext("os:ShortName", namespaces=ns)
+    assert short == "The Long Harbour"
+    for page in (root / "site").rglob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        assert (
+            '<link rel="search" type="application/opensearchdescription+xml" '
+            'title="The Long Harbour Archive" href="/repo/opensearch.xml">'
+        ) in html, page
+        assert '<form class="site-search" role="search" action="/repo/search/" method="get">' in (
+            html
+        )
+    search_page = (root / "site/search/index.html").read_text(encoding="utf-8")
+    assert 'src="/repo/pagefind/pagefind-ui.js"' in search_page
+    assert (root / "site/pagefind/pagefind-entry.json").is_file()
+
+
+def test_search_false_writes_no_bundle_no_page_and_no_box(site: Any, run: Any) -> None:
+    root = site({"config.yaml": MINIMAL_CONFIG + "search: false\n", "content/a.md": article()})
+    assert run("build", "--root", root).status == 0
+    out = root / "site"
+    for name in ("pagefind", "search", "opensearch.xml", "static/search.js"):
+        assert not (out / name).exists(), name
+    for page in out.rglob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        assert 'name="q"' not in html and 'rel="search"' not in html, page
+    assert not (root / CACHE_DIR / CACHE_FOLDER).exists()
+    # and back on: all of it appears
+    write_files(root, {"config.yaml": MINIMAL_CONFIG})
+    assert run("build", "--root", root).status == 0
+    assert (out / "pagefind/pagefind-ui.js").is_file() and (out / "search/index.html").is_file()
+
+
+def test_clean_builds_give_the_same_bundle(tmp_path: Path) -> None:
+    """Byte for byte but for the few filter files Pagefind writes in hash-map order (see
+    marginalia/search.py): those are counted (tree_digest); the rest, words and
+    fragments, compared."""
+    first, second = copy_example(tmp_path / "one"), copy_example(tmp_path / "two")
+    build(first)
+    build(second)
+    digest = tree_digest(first / "site")
+    assert digest == tree_digest(second / "site")
+    bundle = [rel for rel in digest if rel.startswith("pagefind/")]
+    assert any(rel.startswith("pagefind/fragment/") for rel in bundle)
+    assert any(rel.startswith("pagefind/index/") for rel in bundle)
+    assert "pagefind/filter/(unstable)" in digest
+
+
+def test_an_unchanged_index_is_not_made_again(site: Any) -> None:
+    root = site({"content/a.md": article(body="Ferry strike."), "content/b.md": article("B")})
+    build(root)
+    store = root / CACHE_DIR / CACHE_FOLDER
+    (bundle,) = list(store.iterdir())
+    entry = bundle / "pagefind-entry.json"
+    made = entry.stat().st_mtime_ns
+    write_files(root, {"layouts/page.html": '{% extends "default/page.html" %}\n'})
+    build(root)  # pages change, the articles do not: the bundle is copied as it was
+    assert list(store.iterdir()) == [bundle] and entry.stat().st_mtime_ns == made
+    write_files(root, {"content/a.md": article(body="Ferry strike ends.")})
+    build(root)
+    (again,) = list(store.iterdir())
+    assert again != bundle, "an edited article must be indexed again"
+
+
+def test_a_failing_indexer_is_reported_and_site_is_kept(
+    site: Any, run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = site({"content/a.md": article()})
+    assert run("build", "--root", root).status == 0
+    before = tree_digest(root / "site")
+    broken = tmp_path / "pagefind-broken"
+    broken.write_text("#!/bin/sh\necho 'cannot read the documents' >&2\nexit 3\n")
+    broken.chmod(broken.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(broken))
+    write_files(root, {"content/a.md": article(body="Changed.")})
+    result = run("build", "--root", root)
+    assert result.status == 1
+    assert re.search(r"pagefind: indexing failed \(3\):.*cannot read the documents", result.err)
+    assert "Traceback" not in result.err
+    assert tree_digest(root / "site") == before
+    leftovers = [p.name for p in (root / CACHE_DIR / CACHE_FOLDER).iterdir()]
+    assert not [name for name in leftovers if name.startswith("work-")], leftovers
+    monkeypatch.delenv("PAGEFIND_BINARY_PATH")
+    assert run("build", "--root", root).status == 0
+
+
+def test_a_site_with_no_articles_has_nothing_to_search_yet(site: Any, run: Any) -> None:
+    """Pagefind refuses to index nothing: no bundle, and the page says why."""
+    root = site({})
+    assert run("build", "--root", root).status == 0
+    assert not (root / "site/pagefind").exists()
+    page = (root / "site/search/index.html").read_text(encoding="utf-8")
+    assert "Nothing is published yet" in page and "pagefind" not in page
+    write_files(root, {"content/a.md": article()})
+    assert run("build", "--root", root).status == 0
+    assert (root / "site/pagefind/pagefind-entry.json").is_file()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the fake indexer is a shell script")
+def test_the_index_documents_carry_the_filters(
+    site: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What Pagefind is given: filters, sort key and the analysis heading (read from the
+    documents a stand-in indexer copies out)."""
+    root = site(
+        {
+            "content/a.md": article(
+                "Ferry <strike>",
+                tags="[Transport, port]",
+                authors="[Ann Lee]",
+                source="https://news.example.com/a",
+                summary="Boats stop.",
+            ),
+            "analyses/a.md": "---\nmodel: m\n---\n## Framing\n\nA careful piece.\n",
+        }
+    )
+    keep = tmp_path / "documents"
+    spy = tmp_path / "pagefind-spy"
+    spy.write_text(
+        "#!/bin/sh\n"  # --site DOCS --output-path OUT: copy DOCS, write an entry file
+        f'cp -r "$2" {keep}\nmkdir -p "$4"\necho {{}} > "$4/pagefind-entry.json"\n'
+    )
+    spy.chmod(spy.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(spy))
+    build(root)
+    shutil.rmtree(root / CACHE_DIR)  # the spy's bundle must not be taken for a real one
+    html = (keep / "2024/06/a/index.html").read_text(encoding="utf-8")
+    assert '<h1 data-pagefind-weight="10">Ferry &lt;strike&gt;</h1>' in html
+    for expected in (
+        'data-pagefind-filter="tag[content]" content="Transport"',
+        'data-pagefind-filter="tag[content]" content="port"',
+        'data-pagefind-filter="author[content]" content="Ann Lee"',
+        'data-pagefind-filter="outlet[content]" content="news.example.com"',
+        'data-pagefind-filter="year[content]" content="2024"',
+        'data-pagefind-sort="date[content]" content="2024-06-20T16:00:00Z"',
+        '<h2 id="analysis">Machine-written analysis</h2>',
+        "<h2>Framing</h2>",  # the analysis's own headings start no sub-result
+        "<p>Boats stop.</p>",
+    ):
+        assert expected in html, expected
