@@ -16,8 +16,9 @@ from urllib.request import Request, urlopen
 from .. import __version__
 from .charset import decode_html
 
-PROJECT_URL = "https://github.com/OWNER/marginalia"  # where site owners can read what this is
-USER_AGENT = f"Marginalia/{__version__} (+{PROJECT_URL})"
+# what a site owner reading their logs sees: the tool, its version and what it does (the
+# project has no public home page yet to point to; no placeholder URL stands in for one)
+USER_AGENT = f"Marginalia/{__version__} (news archive article import)"
 ACCEPT = (
     "text/html,application/xhtml+xml,application/rss+xml,application/atom+xml,"
     "application/xml;q=0.9,*/*;q=0.8"
