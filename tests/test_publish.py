@@ -417,6 +417,8 @@ class _Links(HTMLParser):
         for name in ("href", "src"):
             if values.get(name):
                 self.links.append(values[name] or "")
+        if tag == "form" and (values.get("method") or "get").lower() == "get":
+            self.links.append(values.get("action") or "")  # the header's search box
         if values.get("srcset"):
             self.links += [part.split()[0] for part in (values["srcset"] or "").split(",")]
         if tag == "meta" and (values.get("property") or "") in ("og:url", "og:image"):
