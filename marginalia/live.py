@@ -115,6 +115,7 @@ class LiveSite:
     def rebuild(self) -> BuildReport:
         """Apply a small edit to the kept site if that is all there is; else build. The
         search index is left to self.index (see finish_index)."""
+        self.index.stop_run()  # its thread reads the site this changes
         try:
             report = self._rebuild()
         except BaseException:

@@ -51,15 +51,21 @@ class BackgroundIndex:
         if f"{search.BUNDLE_DIR}/{search.ENTRY}" not in rendering.sizes:
             self.served = frozenset()  # the build took the old bundle away
         if self.running is not None and self.running.key != key:
-            self.running.cancel()
-            self.running = None
+            self.stop_run()
         self.wanted, self.key = rendering, key
 
     def drop(self) -> None:
         """Make nothing more (a build failed, serve stops, or the index is there)."""
+        self.stop_run()
+        self.wanted = None
+
+    def stop_run(self) -> None:
+        """Stop the run under way, if any: a save has come, whose rebuild it would slow
+        (Pagefind takes both cores) and which most likely changes the index. step()
+        starts it again if it is still wanted."""
         if self.running is not None:
             self.running.cancel()
-        self.running = self.wanted = None
+            self.running = None
 
     def step(self, *, wait: bool = False) -> PublishReport | None:
         """Start the wanted run, or publish its bundle once it is done (at once with

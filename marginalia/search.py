@@ -32,6 +32,7 @@ import re
 import secrets
 import shutil
 import subprocess
+import threading
 from dataclasses import dataclass
 from datetime import UTC
 from importlib import metadata
@@ -175,38 +176,57 @@ def bundle(cache_dir: Path, site: Site, key: str) -> Path:
 
 
 class Indexing:
-    """One run of Pagefind for key, in a work folder of .cache/: the documents are written
-    at once, the binary runs as a subprocess (serve polls it while it serves), and the
-    bundle is moved into .cache/ whole when it is done."""
+    """One run of Pagefind for key, in a work folder of .cache/: a thread writes the
+    documents (about 1 ms an article) and runs the binary as a subprocess, so that serve
+    can serve meanwhile; the bundle is moved into .cache/ whole when it is done.
+
+    The thread reads the site: nothing may change it until the run is done or cancelled
+    (serve cancels the run before it rebuilds, and so before it forks build workers)."""
 
     def __init__(self, cache_dir: Path, site: Site, key: str) -> None:
         self.key = key
+        self.site = site
         self.store = cache_dir / CACHE_FOLDER
-        self.store.mkdir(parents=True, exist_ok=True)
         self.work = self.store / f"work-{secrets.token_hex(8)}"
         self.process: subprocess.Popen | None = None
+        self.failure: BaseException | None = None
+        self.cancelled = False
+        self.lock = threading.Lock()  # between cancel() and the start of the binary
+        self.thread = threading.Thread(target=self._run, name="search-index", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
         try:
             docs = self.work / "docs"
-            for article in site.articles:
+            docs.mkdir(parents=True)  # a site with no articles yet has none
+            for article in self.site.articles:
+                if self.cancelled:
+                    return
                 path = docs / output_path(article.url)
                 path.parent.mkdir(parents=True, exist_ok=True)
-                language = article.language or site.settings.language
+                language = article.language or self.site.settings.language
                 path.write_text(document(article, language), encoding="utf-8")
-            docs.mkdir(parents=True, exist_ok=True)  # a site with no articles yet
-            self.process = _start(docs, self.work / BUNDLE_DIR, self.work / "log.txt")
-        except BaseException:
-            self.cancel()
-            raise
+            with self.lock:
+                if self.cancelled:
+                    return
+                self.process = _start(docs, self.work / BUNDLE_DIR, self.work / "log.txt")
+            if self.process is not None:
+                self.process.wait()
+        except BaseException as exc:  # handed to result()
+            self.failure = exc
 
     def done(self) -> bool:
-        return self.process is None or self.process.poll() is not None
+        return not self.thread.is_alive()
 
     def result(self) -> Path:
-        """Wait for the binary; the bundle's folder in .cache/, or InputError."""
+        """Wait for the run; the bundle's folder in .cache/, or InputError."""
         try:
+            self.thread.join()
+            if self.failure is not None:
+                raise self.failure
             if self.process is None:
                 _fail("no Pagefind binary: pip install 'pagefind[extended]'")
-            code = self.process.wait()
+            code = self.process.returncode
             out = self.work / BUNDLE_DIR
             if code != 0 or not (out / ENTRY).is_file():
                 log = (self.work / "log.txt").read_text(encoding="utf-8", errors="replace")
@@ -221,10 +241,13 @@ class Indexing:
             self.cancel()
 
     def cancel(self) -> None:
-        """Stop the binary if it runs and remove the work folder."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+        """Stop the run if it is under way and remove the work folder."""
+        with self.lock:
+            self.cancelled = True
+            process = self.process
+        if process is not None and process.poll() is None:
+            process.kill()
+        self.thread.join()
         shutil.rmtree(self.work, ignore_errors=True)
 
 

@@ -165,6 +165,7 @@ def serve(root: Path, options: ServeOptions, out: TextIO = sys.stdout) -> int:
                 if live.index.pending:
                     guarded(index)
                 continue
+            live.index.stop_run()
             watcher.settle(lambda: interrupt.requested)
             if interrupt.requested:
                 break
