@@ -620,43 +620,102 @@ def test_the_index_is_made_after_the_reload_and_never_offers_a_removed_page(
     assert after.published.written == after.published.removed == 0
 
 
-def test_ctrl_c_while_indexing_and_an_indexer_error(tmp_path: Path) -> None:
-    """Pagefind, through a wrapper: itself, or (once a marker file exists) a run that
-    never ends, or one that fails."""
-    from pagefind.service import get_executable
+class Pagefind:
+    """A wrapper of the Pagefind binary that does what mode/ says: run it (no mode),
+    fail, or wait until released/ exists and then run it."""
 
+    def __init__(self, folder: Path) -> None:
+        from pagefind.service import get_executable
+
+        self.mode = folder / "mode"
+        self.released = folder / "released"
+        self.path = folder / "pagefind-wrapper"
+        self.path.write_text(
+            "#!/bin/sh\n"
+            f'case "$(cat {self.mode} 2>/dev/null)" in\n'
+            "  fail) echo 'cannot read the documents' >&2; exit 3 ;;\n"
+            f"  gate) while [ ! -e {self.released} ]; do sleep 0.05; done ;;\n"
+            "esac\n"
+            f'exec "{get_executable()}" "$@"\n'
+        )
+        self.path.chmod(0o755)
+
+    def serve(self, root: Path) -> Served:
+        return Served(root, {"PAGEFIND_BINARY_PATH": str(self.path)})
+
+
+def test_an_indexer_error_shows_and_ctrl_c_while_indexing_stops_cleanly(
+    tmp_path: Path,
+) -> None:
     root = small_site(tmp_path / "site-root")
-    mode = tmp_path / "pagefind-mode"
-    wrapper = tmp_path / "pagefind-wrapper"
-    wrapper.write_text(
-        "#!/bin/sh\n"
-        f'case "$(cat {mode} 2>/dev/null)" in\n'
-        "  hang) exec sleep 600 ;;\n"
-        "  fail) echo 'cannot read the documents' >&2; exit 3 ;;\n"
-        "esac\n"
-        f'exec "{get_executable()}" "$@"\n'
-    )
-    wrapper.chmod(0o755)
-    served = Served(root, {"PAGEFIND_BINARY_PATH": str(wrapper)})
+    pagefind = Pagefind(tmp_path)
+    served = pagefind.serve(root)
     story = root / "content/2024/05/story-1.md"
     try:
-        mode.write_text("fail")
+        pagefind.mode.write_text("fail")
         story.write_text(story.read_text().replace("story 1.", "story one."))
         status = wait_for(lambda: (s := served.status())["errors"] and s, "the indexer's error")
         assert "pagefind: indexing failed (3): cannot read the documents" in status["errors"][0]
         assert "cannot read the documents" in served.request("/news/2024/05/story-1/").text
 
-        mode.write_text("hang")
+        pagefind.mode.write_text("gate")  # the next run waits: serve is indexing
         before = served.status()
-        story.write_text(story.read_text().replace("story one.", "story uno."))
+        (root / "content/2024/06/story-5.md").unlink()
         wait_for(lambda: served.status()["epoch"] > before["epoch"], "the rebuild")
         assert served.status()["indexing"] and served.status()["errors"] == []
+        # the last bundle offered story-5: it is taken away until the new one is made
+        assert not (root / "site/pagefind").exists() and served_fragments(root) == {}
+        assert "The search index is being made again" in served.request("/news/search/").text
+        assert "being made again" not in served.request("/news/2024/05/story-1/").text
         site = tree_digest(root / "site")
     finally:
         code = served.stop()
     log = served.log_path.read_text(encoding="utf-8")
     assert code in (0, 130), log
     assert "Stopped" in log and "Traceback" not in log
-    assert tree_digest(root / "site") == site  # the pages published, the last bundle kept
+    assert tree_digest(root / "site") == site
     leftovers = [path.name for path in (root / CACHE_DIR / CACHE_FOLDER).iterdir()]
     assert not [name for name in leftovers if name.startswith("work-")], leftovers
+
+
+def test_the_search_page_reloads_when_the_index_is_made(tmp_path: Path) -> None:
+    from test_browser import CHROMIUM, CHROMIUM_FLAGS
+    from test_validators import unavailable
+
+    if not CHROMIUM.exists():
+        unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("the playwright package is not installed (pip install -e '.[test]')")
+    root = small_site(tmp_path / "site-root")
+    pagefind = Pagefind(tmp_path)
+    served = pagefind.serve(root)
+    try:
+        pagefind.mode.write_text("gate")
+        before = served.status()
+        (root / "content/2024/06/story-5.md").unlink()
+        wait_for(lambda: served.status()["epoch"] > before["epoch"], "the rebuild")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS, headless=True
+            )
+            try:
+                page = browser.new_page()
+                listeners = served.status()["listeners"]
+                page.goto(f"http://127.0.0.1:{served.port}/news/search/?q=story")
+                assert page.is_visible("#marginalia-serve-indexing")
+                wait_for(lambda: served.status()["listeners"] > listeners, "the event stream")
+                with page.expect_navigation(timeout=DEADLINE * 1000):
+                    pagefind.released.touch()
+                page.wait_for_selector(".pagefind-ui__result", timeout=DEADLINE * 1000)
+                assert page.query_selector("#marginalia-serve-indexing") is None
+                links = page.eval_on_selector_all(
+                    ".pagefind-ui__result-title a", "links => links.map(a => a.pathname)"
+                )
+                assert links and "/news/2024/06/story-5/" not in links, links
+            finally:
+                browser.close()
+    finally:
+        code = served.stop()
+    assert code in (0, 130)
