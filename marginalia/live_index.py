@@ -2,9 +2,9 @@
 
 Pagefind takes about 3.5 ms an article and has no partial index: before the reload, it
 would keep a save in a 10,000-article archive from showing for half a minute. So serve's
-builds leave indexing to this module (search.Later): one Pagefind run at a time, as a
-subprocess polled by serve's main thread, a newer build's index replacing one not yet
-done. Until it is done, site/pagefind/ holds the last bundle if every article page it
+builds leave indexing to this module (search.Later): one run at a time (search.Indexing:
+a thread writes the documents and runs Pagefind), polled by serve's main thread, stopped
+when a save comes and replaced by the newer build's. Until it is done, site/pagefind/ holds the last bundle if every article page it
 points to is still there (a text edit moves no page), and no bundle at all otherwise (an
 article removed or moved: no result may point to a missing page; serve's /search/ says
 the index is being made). The bundle is made whole in .cache/ and published between
