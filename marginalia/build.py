@@ -132,9 +132,11 @@ def render_site(
     *,
     site_dir: Path | None,
     cache_dir: Path | None,
+    search_later: search.Later | None = None,
 ) -> tuple[Outputs, Rendering]:
     """Every output file of design §4, and what the pages were made from (with the
-    dependency record of the keyed ones).
+    dependency record of the keyed ones). With `search_later` (serve), the search index
+    is not made here unless .cache/ has it (search.Later).
 
     With site_dir, pages whose inputs did not change since the last build (per cache_dir's
     record) are not rendered at all, and the rest are staged in a folder under cache_dir
@@ -201,14 +203,30 @@ def render_site(
         outputs.add(search.OPENSEARCH, search.opensearch_xml(site, urls), "the search", problems)
         # Pagefind refuses to index nothing: a site with no articles has no bundle yet
         if cache_dir is not None and site_dir is not None and site.articles and not problems.errors:
-            rendering.search_key = search.index_key(site)
-            try:
-                folder = search.bundle(cache_dir, site, rendering.search_key)
-            except InputError:
-                outputs.discard()
-                raise
-            outputs.add_tree(folder, f"{search.BUNDLE_DIR}/", cache_dir, problems)
+            key = search.index_key(site)
+            folder = search.cached(cache_dir, key)
+            if folder is None and search_later is None:
+                try:
+                    folder = search.bundle(cache_dir, site, key)
+                except InputError:
+                    outputs.discard()
+                    raise
+            if folder is not None:
+                rendering.search_key = key
+                outputs.add_tree(folder, f"{search.BUNDLE_DIR}/", cache_dir, problems)
+            elif search_later is not None and search_later.keeps(site):
+                _keep_bundle(outputs, problems)
     return outputs, rendering
+
+
+def _keep_bundle(outputs: Outputs, problems: Problems) -> None:
+    """Claim the bundle site/pagefind/ holds, as it is, until serve has made the new one."""
+    assert outputs.present is not None
+    for rel in sorted(outputs.present.files):
+        size = outputs.present.size(rel)
+        bundled = rel.startswith(f"{search.BUNDLE_DIR}/") and size is not None
+        if bundled and outputs.claim(rel, "the search", problems):
+            outputs.kept[rel] = size
 
 
 def new_staging(cache_dir: Path) -> Path:
@@ -266,6 +284,7 @@ def load_and_render(
     site_dir: Path | None = None,
     cache_dir: Path | None = None,
     record_cache: Callable[[Path | None, str], RecordCache] = RecordCache,
+    search_later: search.Later | None = None,
 ) -> tuple[Site, Outputs, Rendering | None, Problems]:
     """Everything but publishing; raise InputError with every problem found.
 
@@ -283,7 +302,7 @@ def load_and_render(
     outputs, rendering = Outputs(), None
     try:
         outputs, rendering = render_site(
-            root, site, problems, site_dir=site_dir, cache_dir=cache_dir
+            root, site, problems, site_dir=site_dir, cache_dir=cache_dir, search_later=search_later
         )
     except InputError as exc:  # a template error ends rendering
         problems.errors.extend(exc.errors)
@@ -321,12 +340,13 @@ def build(
     full: bool = False,
     record_cache: Callable[[Path | None, str], RecordCache] = RecordCache,
     trust_stamp: bool = True,
+    search_later: search.Later | None = None,
 ) -> BuildReport:
     """Validate everything, render what changed, then publish to root/site/.
 
     `full` ignores the record of the last build and renders every page; `record_cache`
     as in load_and_render; without `trust_stamp` the build goes on when nothing changed
-    (serve wants the Rendering of every build).
+    (serve wants the Rendering of every build); `search_later` as in render_site.
     """
     started = time.perf_counter()
     atomic.forget_folders()
@@ -353,6 +373,7 @@ def build(
             site_dir=site_dir,
             cache_dir=cache_dir,
             record_cache=record_cache,
+            search_later=search_later,
         )
         try:
             report = publish(site_dir, outputs)

@@ -4,11 +4,12 @@ An edit to the text of articles or their analyses, not to where an article stand
 date, slug, terms: archive.PLACING_FIELDS), leaves the assembled site as it was but for
 those articles. Such a rebuild reads what changed (by size and modification time, as
 every build does), gives the kept articles their new text (archive.refresh), and renders
-again only the pages and feeds whose keys hold those articles and changed, and the search
-index if what it holds changed (before the reload, so that no result shows old text).
+again only the pages and feeds whose keys hold those articles and changed. The search
+index is made after either, while serve serves the new pages (live_index.py).
 Anything else (an article added, removed or moved, a page, a template, config.yaml,
-static/, an analysis added or removed, an error) is a whole build, as `build` does it. Either way
-site/ ends as `build` would leave it, and the dependency record on disk says so.
+static/, an analysis added or removed, an error) is a whole build, as `build` does it. Either way,
+once the index is made, site/ is as `build` would leave it, and the dependency record on
+disk says so.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from . import search, stamp
+from . import stamp
 from .archive import MonthArchive, YearArchive, refresh
 from .build import (
     CACHE_DIR,
@@ -36,6 +37,7 @@ from .config import load_settings
 from .content import CONTENT_DIR, PAGES_DIR, Article
 from .depend import job_key, save_record
 from .errors import InputError, MarginaliaError, Problems
+from .live_index import BackgroundIndex
 from .output import SITE_DIR, Outputs, PublishReport, output_path, publish
 from .pages import PageJob
 from .records import RecordCache
@@ -108,9 +110,26 @@ class LiveSite:
         self.last: Rendering | None = None
         self.shown_in: dict[int, list[PageJob]] | None = None  # by id(article)
         self.edits_applied = 0  # rebuilds that were small edits to the kept site
+        self.index = BackgroundIndex(root)
 
     def rebuild(self) -> BuildReport:
-        """Apply a small edit to the kept site if that is all there is; else build."""
+        """Apply a small edit to the kept site if that is all there is; else build. The
+        search index is left to self.index (see finish_index)."""
+        self.index.stop_run()  # its thread reads the site this changes
+        try:
+            report = self._rebuild()
+        except BaseException:
+            self.index.drop()  # the served site stays as it was, its index too
+            raise
+        assert report.rendering is not None
+        self.index.want(report.rendering)
+        return report
+
+    def finish_index(self) -> PublishReport | None:
+        """Make the search index of the last build and publish it, waiting for it."""
+        return self.index.step(wait=True)
+
+    def _rebuild(self) -> BuildReport:
         if self.last is not None:
             try:
                 report = self._apply_edit(self.last)
@@ -121,7 +140,13 @@ class LiveSite:
                 self.edits_applied += 1
                 return report
         self.last = self.shown_in = None
-        report = build(self.root, drafts=self.drafts, record_cache=self.records, trust_stamp=False)
+        report = build(
+            self.root,
+            drafts=self.drafts,
+            record_cache=self.records,
+            trust_stamp=False,
+            search_later=self.index.later,
+        )
         self.last = report.rendering
         return report
 
@@ -175,7 +200,6 @@ class LiveSite:
         keys: dict[str, str] = {}
         todo: list[PageJob] = []
         outputs = Outputs()
-        bundle = self._search_bundle(last, cache_dir, outputs)
         for job in touched.values():
             rel, key = output_path(job.url), job_key(last.shared, last.templates, job)
             if key != last.record[rel][0]:
@@ -195,7 +219,6 @@ class LiveSite:
             published = publish(site_dir, outputs, prune=False)
         finally:
             outputs.discard()
-        removed = _remove_old_bundle(site_dir, last, bundle) if bundle is not None else 0
         for rel, size in published.sizes.items():
             if rel in keys:
                 last.record[rel] = (keys[rel], size)
@@ -203,34 +226,7 @@ class LiveSite:
         save_record(cache_dir, last.record)
         stamp.forget(cache_dir)  # the next `build` checks its inputs itself
         unchanged = len(last.sizes) - published.written
-        return PublishReport(published.written, unchanged, removed, sum(last.sizes.values()))
-
-    def _search_bundle(self, last: Rendering, cache_dir: Path, outputs: Outputs) -> set[str] | None:
-        """Index again if the indexed articles changed: the new bundle's files are added to
-        outputs, and their paths returned (None when the index stands)."""
-        site = last.site
-        if not site.settings.search:
-            return None
-        key = search.index_key(site)
-        if key == last.search_key:
-            return None
-        folder = search.bundle(cache_dir, site, key)
-        problems = Problems()
-        outputs.add_tree(folder, f"{search.BUNDLE_DIR}/", cache_dir, problems)
-        problems.raise_if_errors()
-        last.search_key = key
-        return set(outputs.owners)
-
-
-def _remove_old_bundle(site_dir: Path, last: Rendering, bundle: set[str]) -> int:
-    """Remove the files of the last bundle that the new one has not (as a whole build
-    prunes them); return how many."""
-    prefix = f"{search.BUNDLE_DIR}/"
-    old = [rel for rel in last.sizes if rel.startswith(prefix) and rel not in bundle]
-    for rel in old:
-        (site_dir / rel).unlink(missing_ok=True)
-        del last.sizes[rel]
-    return len(old)
+        return PublishReport(published.written, unchanged, 0, sum(last.sizes.values()))
 
 
 def _shown_in(rendering: Rendering) -> dict[int, list[PageJob]]:

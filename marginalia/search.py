@@ -32,9 +32,12 @@ import re
 import secrets
 import shutil
 import subprocess
+import threading
+from dataclasses import dataclass
 from datetime import UTC
 from importlib import metadata
 from pathlib import Path
+from typing import NoReturn
 from xml.sax.saxutils import quoteattr
 
 from . import __version__, dates
@@ -147,44 +150,118 @@ def document(article: Article, language: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Later:
+    """serve's way (live_index.py): the build publishes a bundle .cache/ has, and otherwise
+    leaves indexing for later. `served` holds the article URLs of the bundle now in
+    site/pagefind/ (None: not known): it stays until the new one is ready if every one of
+    them is still an article's URL, and is taken away otherwise."""
+
+    served: frozenset[str] | None
+
+    def keeps(self, site: Site) -> bool:
+        return self.served is not None and self.served <= {a.url for a in site.articles}
+
+
+def cached(cache_dir: Path, key: str) -> Path | None:
+    """The folder of the bundle for key if .cache/ has it whole."""
+    done = cache_dir / CACHE_FOLDER / key
+    return done if (done / ENTRY).is_file() else None
+
+
 def bundle(cache_dir: Path, site: Site, key: str) -> Path:
     """The folder of the Pagefind bundle for key: indexed now unless .cache/ has it. Raise
     InputError (naming Pagefind) if the binary fails; a failed run leaves nothing."""
-    store = cache_dir / CACHE_FOLDER
-    done = store / key
-    if (done / ENTRY).is_file():
-        return done
-    store.mkdir(parents=True, exist_ok=True)
-    work = store / f"work-{secrets.token_hex(8)}"
-    try:
-        docs = work / "docs"
-        for article in site.articles:
-            path = docs / output_path(article.url)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            language = article.language or site.settings.language
-            path.write_text(document(article, language), encoding="utf-8")
-        _index(docs, work / BUNDLE_DIR)
-        for old in store.iterdir():
-            if old != work:
-                shutil.rmtree(old, ignore_errors=True)
-        (work / BUNDLE_DIR).rename(done)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return done
+    return cached(cache_dir, key) or Indexing(cache_dir, site, key).result()
 
 
-def _index(docs: Path, out: Path) -> None:
+class Indexing:
+    """One run of Pagefind for key, in a work folder of .cache/: a thread writes the
+    documents (about 1 ms an article) and runs the binary as a subprocess, so that serve
+    can serve meanwhile; the bundle is moved into .cache/ whole when it is done.
+
+    The thread reads the site: nothing may change it until the run is done or cancelled
+    (serve cancels the run before it rebuilds, and so before it forks build workers)."""
+
+    def __init__(self, cache_dir: Path, site: Site, key: str) -> None:
+        self.key = key
+        self.site = site
+        self.store = cache_dir / CACHE_FOLDER
+        self.work = self.store / f"work-{secrets.token_hex(8)}"
+        self.process: subprocess.Popen | None = None
+        self.failure: BaseException | None = None
+        self.cancelled = False
+        self.lock = threading.Lock()  # between cancel() and the start of the binary
+        self.thread = threading.Thread(target=self._run, name="search-index", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            docs = self.work / "docs"
+            docs.mkdir(parents=True)  # a site with no articles yet has none
+            for article in self.site.articles:
+                if self.cancelled:
+                    return
+                path = docs / output_path(article.url)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                language = article.language or self.site.settings.language
+                path.write_text(document(article, language), encoding="utf-8")
+            with self.lock:
+                if self.cancelled:
+                    return
+                self.process = _start(docs, self.work / BUNDLE_DIR, self.work / "log.txt")
+            if self.process is not None:
+                self.process.wait()
+        except BaseException as exc:  # handed to result()
+            self.failure = exc
+
+    def done(self) -> bool:
+        return not self.thread.is_alive()
+
+    def result(self) -> Path:
+        """Wait for the run; the bundle's folder in .cache/, or InputError."""
+        try:
+            self.thread.join()
+            if self.failure is not None:
+                raise self.failure
+            if self.process is None:
+                _fail("no Pagefind binary: pip install 'pagefind[extended]'")
+            code = self.process.returncode
+            out = self.work / BUNDLE_DIR
+            if code != 0 or not (out / ENTRY).is_file():
+                log = (self.work / "log.txt").read_text(encoding="utf-8", errors="replace")
+                _fail(f"indexing failed ({code}): {log}")
+            for old in self.store.iterdir():
+                if old != self.work:
+                    shutil.rmtree(old, ignore_errors=True)
+            done = self.store / self.key
+            out.rename(done)
+            return done
+        finally:
+            self.cancel()
+
+    def cancel(self) -> None:
+        """Stop the run if it is under way and remove the work folder."""
+        with self.lock:
+            self.cancelled = True
+            process = self.process
+        if process is not None and process.poll() is None:
+            process.kill()
+        self.thread.join()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+def _start(docs: Path, out: Path, log: Path) -> subprocess.Popen | None:
+    """Pagefind on docs, writing to out, its messages to log; None if there is no binary."""
     from pagefind.service import get_executable  # the binary of pagefind_bin_extended
 
     executable = get_executable()
-    failed: str | None = None
     if executable is None:
-        failed = "no Pagefind binary: pip install 'pagefind[extended]'"
-    else:
-        docs.mkdir(parents=True, exist_ok=True)  # a site with no articles yet
-        command = [str(executable), "--site", str(docs), "--output-path", str(out), "--quiet"]
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
-        if result.returncode != 0 or not (out / ENTRY).is_file():
-            failed = f"indexing failed ({result.returncode}): {result.stdout}{result.stderr}"
-    if failed is not None:
-        raise InputError([Problem("pagefind", None, failed.strip())])
+        return None
+    command = [str(executable), "--site", str(docs), "--output-path", str(out), "--quiet"]
+    with log.open("wb") as stream:
+        return subprocess.Popen(command, stdout=stream, stderr=subprocess.STDOUT)
+
+
+def _fail(message: str) -> NoReturn:
+    raise InputError([Problem("pagefind", None, message.strip())])

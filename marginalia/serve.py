@@ -8,6 +8,9 @@ inputs changed):
   unpickled.
 - A successful rebuild bumps an epoch; a failed one keeps the last good site/ served and
   remembers the error list.
+- After the reload, the search index is made in the background (live_index.py): the loop
+  polls Pagefind's run between changes and publishes its bundle when it is done; its
+  failure is shown as a failed build's.
 - Never calls the model. Ctrl-C stops it: at once when idle, after the build in progress
   otherwise (so site/ is never left half-published); a second Ctrl-C stops at once.
 """
@@ -22,6 +25,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -94,13 +98,11 @@ def serve(root: Path, options: ServeOptions, out: TextIO = sys.stdout) -> int:
     thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)
     warned: set[Problem] = set()
 
-    def rebuild(first: bool) -> None:
-        started = time.perf_counter()
+    def guarded(action: Callable[[], None]) -> None:
+        """Run a build step as a build: Ctrl-C waits for it, its errors are shown."""
         interrupt.building = True
-        state.set_building(True)
         try:
-            prefix = load_settings(root).base_path
-            report = live.rebuild()
+            action()
         except InputError as exc:
             state.failed([str(problem) for problem in exc.errors])
             _print_new(exc.warnings, warned)
@@ -113,20 +115,39 @@ def serve(root: Path, options: ServeOptions, out: TextIO = sys.stdout) -> int:
             message = f"marginalia: internal error during the build: {type(exc).__name__}: {exc}"
             state.failed([message])
             _report_failure([message])
-        else:
-            state.succeeded(prefix)
-            _print_new(report.warnings, warned)
-            pub = report.published
-            what = "Built" if first else "Rebuilt"
-            print(
-                f"{what} in {time.perf_counter() - started:.2f} s: {pub.written} written, "
-                f"{pub.removed} removed, {plural(report.pages, 'file')}",
-                file=out,
-                flush=True,
-            )
         finally:
             interrupt.building = False
             state.set_building(False)
+            state.set_indexing(live.index.pending)
+
+    def rebuild(first: bool) -> None:
+        started = time.perf_counter()
+        state.set_building(True)
+        prefix = load_settings(root).base_path
+        report = live.rebuild()
+        state.set_indexing(
+            live.index.pending
+        )  # before the reload: the status is never "all done" early
+        state.succeeded(prefix)
+        _print_new(report.warnings, warned)
+        pub = report.published
+        what = "Built" if first else "Rebuilt"
+        print(
+            f"{what} in {time.perf_counter() - started:.2f} s: {pub.written} written, "
+            f"{pub.removed} removed, {plural(report.pages, 'file')}",
+            file=out,
+            flush=True,
+        )
+
+    def index() -> None:
+        report = live.index.step()
+        if report is not None:
+            state.index_published()
+            print(
+                f"Search index published: {report.written} written, {report.removed} removed",
+                file=out,
+                flush=True,
+            )
 
     try:
         watcher.start()
@@ -137,20 +158,24 @@ def serve(root: Path, options: ServeOptions, out: TextIO = sys.stdout) -> int:
             file=out,
             flush=True,
         )
-        rebuild(first=True)
+        guarded(lambda: rebuild(first=True))
         _tidy_memory(watcher)
         while not interrupt.requested:
-            if not watcher.changed.wait(0.5):
+            if not watcher.changed.wait(0.1 if live.index.pending else 0.5):
+                if live.index.pending:
+                    guarded(index)
                 continue
+            live.index.stop_run()
             watcher.settle(lambda: interrupt.requested)
             if interrupt.requested:
                 break
             watcher.refresh()
-            rebuild(first=False)
+            guarded(lambda: rebuild(first=False))
             _tidy_memory(watcher)
     except KeyboardInterrupt:
         pass
     finally:
+        live.index.drop()  # a run under way stops; site/ keeps the last bundle published
         state.stop()
         server.shutdown()
         server.server_close()

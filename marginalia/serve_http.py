@@ -6,6 +6,8 @@
   EVENTS (Server-Sent Events): it reloads the page when the epoch changes and shows the
   errors, escaped, in an overlay while the build is broken; pages fetched while broken
   carry the same list.
+- While serve makes the search index (live_index.py), /search/ says so if site/ has no
+  bundle meanwhile, and reloads when the index is published (the `indexed` event).
 """
 
 from __future__ import annotations
@@ -26,8 +28,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-EVENTS = "/__marginalia/events"  # Server-Sent Events: hello, reload, failed
-STATUS = "/__marginalia/status"  # JSON: token, epoch, builds, failures, errors, prefix, building, listeners
+EVENTS = "/__marginalia/events"  # Server-Sent Events: hello, reload, failed, indexed
+STATUS = "/__marginalia/status"  # JSON: token, epoch, builds, failures, errors, prefix, building,
+# indexing, indexed, listeners
+SEARCH_PAGE = "search/"  # below the prefix: the page told of the index being made
+SEARCH_ENTRY = "pagefind/pagefind-entry.json"  # in site/ when it has a bundle
 KEEPALIVE = 15.0  # seconds between SSE comments, so dead connections are noticed
 
 TYPES = {
@@ -51,6 +56,8 @@ class Snapshot:
     errors: list[str]
     prefix: str
     building: bool
+    indexing: bool
+    indexed: int
 
     @property
     def token(self) -> str:
@@ -71,6 +78,8 @@ class ServeState:
     failures: int = 0
     errors: list[str] = field(default_factory=list)
     building: bool = False
+    indexing: bool = False  # the search index is being made
+    indexed: int = 0  # search indexes published
     stopping: bool = False
     version: int = 0
     listeners: int = 0  # open event streams (browser tabs)
@@ -89,6 +98,8 @@ class ServeState:
             list(self.errors),
             self.prefix,
             self.building,
+            self.indexing,
+            self.indexed,
         )
 
     def listening(self, change: int) -> None:
@@ -98,6 +109,16 @@ class ServeState:
     def set_building(self, building: bool) -> None:
         with self.cond:
             self.building = building
+
+    def set_indexing(self, indexing: bool) -> None:
+        with self.cond:
+            self.indexing = indexing
+
+    def index_published(self) -> None:
+        with self.cond:
+            self.indexed += 1
+            self.version += 1
+            self.cond.notify_all()
 
     def succeeded(self, prefix: str) -> None:
         with self.cond:
@@ -134,6 +155,7 @@ SCRIPT = """\
 <script>/* injected by marginalia serve; not part of site/ */
 (() => {
   const token = %(token)s;
+  const indexed = %(indexed)s;  // null: not the search page
   const id = "marginalia-serve-errors";
   const show = (errors) => {
     let box = document.getElementById(id);
@@ -154,12 +176,14 @@ SCRIPT = """\
   const events = new EventSource(%(events)s);
   events.addEventListener("hello", (e) => {
     const state = JSON.parse(e.data);
-    if (state.token !== token) location.reload(); else show(state.errors);
+    if (state.token !== token || (indexed !== null && state.indexed !== indexed)) location.reload();
+    else show(state.errors);
   });
   events.addEventListener("reload", (e) => {
     if (JSON.parse(e.data).token !== token) location.reload();
   });
   events.addEventListener("failed", (e) => show(JSON.parse(e.data).errors));
+  events.addEventListener("indexed", () => { if (indexed !== null) location.reload(); });
 })();
 </script>
 """
@@ -170,12 +194,20 @@ OVERLAY_STYLE = (
 )
 
 
-def injection(snapshot: Snapshot) -> bytes:
+INDEXING_NOTE = (
+    '<p id="marginalia-serve-indexing" style="position:fixed;z-index:2147483647;left:0;right:0;'
+    'top:0;margin:0;padding:.5em 1em;background:#fffbe6;color:#000;font:14px/1.4 sans-serif">'
+    "The search index is being made again; this page reloads when it is ready.</p>\n"
+)
+
+
+def injection(snapshot: Snapshot, search_page: bool = False, bundle: bool = True) -> bytes:
     """What serve adds before </body> of every HTML response: the error list while the
-    build is broken, and the live-reload script."""
-    banner = ""
+    build is broken, and the live-reload script; on the search page, a note while there is
+    no bundle to search because it is being made."""
+    banner = INDEXING_NOTE if search_page and snapshot.indexing and not bundle else ""
     if snapshot.errors:
-        banner = (
+        banner += (
             f'<div id="marginalia-serve-errors" style="{OVERLAY_STYLE}"><strong>Build failed; '
             "still serving the last good build. Fix these and the page reloads:</strong>"
             '<pre style="white-space:pre-wrap">'
@@ -186,6 +218,7 @@ def injection(snapshot: Snapshot) -> bytes:
         "token": _js(snapshot.token),
         "style": _js(OVERLAY_STYLE),
         "events": _js(EVENTS),
+        "indexed": json.dumps(snapshot.indexed if search_page else None),
     }
     return (banner + script).encode("utf-8")
 
@@ -276,6 +309,8 @@ class Handler(BaseHTTPRequestHandler):
                 "errors": snapshot.errors,
                 "prefix": snapshot.prefix,
                 "building": snapshot.building,
+                "indexing": snapshot.indexing,
+                "indexed": snapshot.indexed,
                 "listeners": self.server.state.listeners,
             }
         ).encode()
@@ -292,7 +327,10 @@ class Handler(BaseHTTPRequestHandler):
         kind = content_type(path)
         try:
             if kind.startswith("text/html"):
-                data = inject(path.read_bytes(), injection(snapshot))
+                site_dir = self.server.site_dir
+                search_page = path == site_dir / SEARCH_PAGE / "index.html"
+                bundle = (site_dir / SEARCH_ENTRY).is_file()
+                data = inject(path.read_bytes(), injection(snapshot, search_page, bundle))
                 return self._send(status, kind, data, body)
             with path.open("rb") as stream:
                 size = os.fstat(stream.fileno()).st_size
@@ -338,7 +376,8 @@ class Handler(BaseHTTPRequestHandler):
         state.listening(+1)
         try:
             seen = state.snapshot()
-            self._event("hello", {"token": seen.token, "epoch": seen.epoch, "errors": seen.errors})
+            hello = {"token": seen.token, "epoch": seen.epoch, "errors": seen.errors}
+            self._event("hello", {**hello, "indexed": seen.indexed})
             while True:
                 now = state.wait(seen.version, KEEPALIVE)
                 if now is None:
@@ -351,6 +390,8 @@ class Handler(BaseHTTPRequestHandler):
                     self._event("reload", {"token": now.token, "epoch": now.epoch})
                 if now.errors and (now.builds != seen.builds or now.errors != seen.errors):
                     self._event("failed", {"errors": now.errors, "builds": now.builds})
+                if now.indexed != seen.indexed:
+                    self._event("indexed", {"indexed": now.indexed})
                 seen = now
         except OSError:  # the browser went away
             return

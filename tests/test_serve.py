@@ -8,6 +8,7 @@ poll interval; every wait has a generous deadline.
 
 from __future__ import annotations
 
+import gzip
 import http.client
 import json
 import os
@@ -26,7 +27,9 @@ import pytest
 from conftest import REPO, article, tree_digest, write_files
 from fake_openai import FakeOpenAI
 
+from marginalia.build import CACHE_DIR, build
 from marginalia.content import article_sha256
+from marginalia.search import CACHE_FOLDER
 
 EVENTS = "/__marginalia/events"
 STATUS = "/__marginalia/status"
@@ -144,9 +147,10 @@ class Served:
         if self.proc.poll() is not None:
             raise AssertionError(f"serve exited {self.proc.returncode}:\n{self.output()}")
         try:
-            return self.status()["builds"] >= 1
+            status = self.status()
         except OSError:
             return False
+        return status["builds"] >= 1 and not status["indexing"]
 
     def output(self) -> str:
         self.log.flush()
@@ -166,9 +170,15 @@ class Served:
         return json.loads(self.request(STATUS).body)
 
     def wait_builds(self, count: int) -> dict:
-        """The status once `count` builds have finished (and none is running)."""
+        """The status once `count` builds have finished (and none is running), and the
+        search index is made."""
         return wait_for(
-            lambda: (s := self.status())["builds"] >= count and not s["building"] and s,
+            lambda: (
+                (s := self.status())["builds"] >= count
+                and not s["building"]
+                and not s["indexing"]
+                and s
+            ),
             f"build {count}",
         )  # type: ignore[return-value]
 
@@ -444,7 +454,7 @@ def test_the_browser_reloads_and_shows_errors(served: Served) -> None:
 
 def hello_of(served: Served) -> dict:
     status = served.status()
-    return {"token": status["token"], "epoch": status["epoch"]}
+    return {"token": status["token"], "epoch": status["epoch"], "indexed": status["indexed"]}
 
 
 def test_partial_rebuilds_equal_a_clean_build(tmp_path: Path) -> None:
@@ -546,3 +556,166 @@ def test_ctrl_c_stops_cleanly_and_leaves_site_whole(tmp_path: Path) -> None:
     assert_no_injection(root / "site")
     stream.close()
     served.stop()
+
+
+def served_fragments(root: Path) -> dict[str, str]:
+    """{URL: indexed text} of every page the search bundle in site/ offers (its
+    fragments: gzip of "pagefind_dcd" and a JSON document)."""
+    found = {}
+    for path in (root / "site/pagefind/fragment").glob("*.pf_fragment"):
+        data = gzip.decompress(path.read_bytes()).removeprefix(b"pagefind_dcd")
+        fragment = json.loads(data)
+        found[fragment["url"]] = fragment["content"]
+    return found
+
+
+def next_event(stream: Events, name: str) -> tuple[list[str], dict]:
+    """The names of the events up to the next `name`, and its data."""
+    names: list[str] = []
+    while True:
+        event, data = stream.next()
+        names.append(event)
+        if event == name:
+            return names, data
+
+
+def test_the_index_is_made_after_the_reload_and_never_offers_a_removed_page(
+    tmp_path: Path,
+) -> None:
+    root = small_site(tmp_path / "site-root")
+    served = Served(root)  # its first build and index are done
+    content = root / "content/2024"
+    stream = served.events()
+    try:
+        assert stream.next()[0] == "hello"
+        assert "/2024/06/story-5/" in served_fragments(root)
+        story = content / "05/story-1.md"
+        story.write_text(story.read_text().replace("The body of story 1.", "A zeppelin lands."))
+        names, _ = next_event(stream, "reload")
+        assert names == ["reload"]  # the page first
+        assert "A zeppelin lands." in served.request("/news/2024/05/story-1/").text
+        names, _ = next_event(stream, "indexed")  # then the index
+        assert names == ["indexed"]
+        assert "zeppelin" in served_fragments(root)["/2024/05/story-1/"]
+        log = served.output()
+        assert log.rindex("Rebuilt in") < log.rindex("Search index published")
+
+        (content / "06/story-5.md").unlink()
+        next_event(stream, "reload")
+        assert served.request("/news/2024/06/story-5/").status == 404
+        assert "/2024/06/story-5/" not in served_fragments(root)
+        search_page = served.request("/news/search/").text
+        if not (root / "site/pagefind/pagefind-entry.json").exists():
+            assert "The search index is being made again" in search_page
+        next_event(stream, "indexed")
+        offered = served_fragments(root)
+        assert "/2024/06/story-5/" not in offered and "/2024/05/story-1/" in offered
+        assert "The search index is being made again" not in served.request("/news/search/").text
+        served.wait_builds(served.status()["builds"])
+    finally:
+        stream.close()
+        code = served.stop()
+    assert code in (0, 130), served.output()
+    after = build(root)  # serve's quiet state is what `build` writes
+    assert after.published.written == after.published.removed == 0
+
+
+class Pagefind:
+    """A wrapper of the Pagefind binary that does what mode/ says: run it (no mode),
+    fail, or wait until released/ exists and then run it."""
+
+    def __init__(self, folder: Path) -> None:
+        from pagefind.service import get_executable
+
+        self.mode = folder / "mode"
+        self.released = folder / "released"
+        self.path = folder / "pagefind-wrapper"
+        self.path.write_text(
+            "#!/bin/sh\n"
+            f'case "$(cat {self.mode} 2>/dev/null)" in\n'
+            "  fail) echo 'cannot read the documents' >&2; exit 3 ;;\n"
+            f"  gate) while [ ! -e {self.released} ]; do sleep 0.05; done ;;\n"
+            "esac\n"
+            f'exec "{get_executable()}" "$@"\n'
+        )
+        self.path.chmod(0o755)
+
+    def serve(self, root: Path) -> Served:
+        return Served(root, {"PAGEFIND_BINARY_PATH": str(self.path)})
+
+
+def test_an_indexer_error_shows_and_ctrl_c_while_indexing_stops_cleanly(
+    tmp_path: Path,
+) -> None:
+    root = small_site(tmp_path / "site-root")
+    pagefind = Pagefind(tmp_path)
+    served = pagefind.serve(root)
+    story = root / "content/2024/05/story-1.md"
+    try:
+        pagefind.mode.write_text("fail")
+        story.write_text(story.read_text().replace("story 1.", "story one."))
+        status = wait_for(lambda: (s := served.status())["errors"] and s, "the indexer's error")
+        assert "pagefind: indexing failed (3): cannot read the documents" in status["errors"][0]
+        assert "cannot read the documents" in served.request("/news/2024/05/story-1/").text
+
+        pagefind.mode.write_text("gate")  # the next run waits: serve is indexing
+        before = served.status()
+        (root / "content/2024/06/story-5.md").unlink()
+        wait_for(lambda: served.status()["epoch"] > before["epoch"], "the rebuild")
+        assert served.status()["indexing"] and served.status()["errors"] == []
+        # the last bundle offered story-5: it is taken away until the new one is made
+        assert not (root / "site/pagefind").exists() and served_fragments(root) == {}
+        assert "The search index is being made again" in served.request("/news/search/").text
+        assert "being made again" not in served.request("/news/2024/05/story-1/").text
+        site = tree_digest(root / "site")
+    finally:
+        code = served.stop()
+    log = served.log_path.read_text(encoding="utf-8")
+    assert code in (0, 130), log
+    assert "Stopped" in log and "Traceback" not in log
+    assert tree_digest(root / "site") == site
+    leftovers = [path.name for path in (root / CACHE_DIR / CACHE_FOLDER).iterdir()]
+    assert not [name for name in leftovers if name.startswith("work-")], leftovers
+
+
+def test_the_search_page_reloads_when_the_index_is_made(tmp_path: Path) -> None:
+    from test_browser import CHROMIUM, CHROMIUM_FLAGS
+    from test_validators import unavailable
+
+    if not CHROMIUM.exists():
+        unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("the playwright package is not installed (pip install -e '.[test]')")
+    root = small_site(tmp_path / "site-root")
+    pagefind = Pagefind(tmp_path)
+    served = pagefind.serve(root)
+    try:
+        pagefind.mode.write_text("gate")
+        before = served.status()
+        (root / "content/2024/06/story-5.md").unlink()
+        wait_for(lambda: served.status()["epoch"] > before["epoch"], "the rebuild")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS, headless=True
+            )
+            try:
+                page = browser.new_page()
+                listeners = served.status()["listeners"]
+                page.goto(f"http://127.0.0.1:{served.port}/news/search/?q=story")
+                assert page.is_visible("#marginalia-serve-indexing")
+                wait_for(lambda: served.status()["listeners"] > listeners, "the event stream")
+                with page.expect_navigation(timeout=DEADLINE * 1000):
+                    pagefind.released.touch()
+                page.wait_for_selector(".pagefind-ui__result", timeout=DEADLINE * 1000)
+                assert page.query_selector("#marginalia-serve-indexing") is None
+                links = page.eval_on_selector_all(
+                    ".pagefind-ui__result-title a", "links => links.map(a => a.pathname)"
+                )
+                assert links and "/news/2024/06/story-5/" not in links, links
+            finally:
+                browser.close()
+    finally:
+        code = served.stop()
+    assert code in (0, 130)
