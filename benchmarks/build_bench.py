@@ -26,12 +26,13 @@ over the build process and all its descendants, read from /proc every ~20 ms. Th
 edited article and the override are undone after every run.
 
     python benchmarks/build_bench.py [--sizes 1000,4000,10000] [--runs 3]
-                                     [--workdir DIR] [--keep] [--profile]
+                                     [--workdir DIR] [--keep] [--profile] [--no-search]
 
 Corpora are cached in --workdir (corpus-N/) and reused; without --workdir a temporary
 directory is used and deleted at the end unless --keep. --profile instead runs one cold
 build of the largest size under cProfile and prints the top 25 functions by cumulative
-time (only the main process is profiled; worker processes are not).
+time (only the main process is profiled; worker processes are not). --no-search builds
+with `search: false`, to compare with the figures from before search and with the floor.
 
 The table goes to stdout; progress and failures to stderr. Any build that exits non-zero
 stops the benchmark with exit status 1 and shows the build's output.
@@ -266,7 +267,7 @@ class TreeMemorySampler:
 # Corpus, and the edits made to it
 
 
-def ensure_corpus(workdir: Path, size: int) -> Path:
+def ensure_corpus(workdir: Path, size: int, search: bool = True) -> Path:
     root = workdir / f"corpus-{size}"
     restore_pending(workdir, size, root)
     if not (root / "content").is_dir():
@@ -275,7 +276,8 @@ def ensure_corpus(workdir: Path, size: int) -> Path:
         progress(f"[{size}] making the corpus in {root}")
         run([sys.executable, str(MAKE_CORPUS), str(partial), str(size)])
         partial.rename(root)
-    (root / "config.yaml").write_text(CONFIG, encoding="utf-8")
+    config = CONFIG if search else CONFIG + "search: false\n"
+    (root / "config.yaml").write_text(config, encoding="utf-8")
     return root
 
 
@@ -348,8 +350,8 @@ def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def measure(workdir: Path, size: int, runs: int) -> Result:
-    root = ensure_corpus(workdir, size)
+def measure(workdir: Path, size: int, runs: int, search: bool) -> Result:
+    root = ensure_corpus(workdir, size, search)
     articles = sorted((root / "content").rglob("*.md"))
     floor_out = workdir / f"floor-{size}"
     result = Result(size)
@@ -383,7 +385,7 @@ def measure(workdir: Path, size: int, runs: int) -> Result:
             result.template.append(template)
         finally:
             restore_pending(workdir, size, root)
-        index, result.bundle_mb = index_only(root)
+        index, result.bundle_mb = index_only(root) if search else (0.0, 0.0)
         result.index.append(index)
         progress(
             f"[{size}] run {i + 1}/{runs}: floor {floor:.2f} s, cold {cold:.2f} s, "
@@ -542,6 +544,12 @@ def main() -> int:
     parser.add_argument(
         "--profile", action="store_true", help="only profile a cold build of the largest size"
     )
+    parser.add_argument(
+        "--no-search",
+        dest="search",
+        action="store_false",
+        help="build with search: false (no Pagefind index; index columns read 0)",
+    )
     args = parser.parse_args()
 
     for needed in (MAKE_CORPUS, FLOOR):
@@ -555,7 +563,7 @@ def main() -> int:
         if args.profile:
             profile(workdir, max(args.sizes))
         else:
-            results = [measure(workdir, size, args.runs) for size in args.sizes]
+            results = [measure(workdir, size, args.runs, args.search) for size in args.sizes]
             print(table(results, args.runs))
     except BenchError as error:
         print(f"build_bench: {error}", file=sys.stderr)
