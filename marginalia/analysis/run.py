@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+from ..archive import Site
 from ..build import load_site
 from ..config import AnalysisSettings, Settings, load_settings
 from ..content import CONTENT_DIR
@@ -157,13 +158,19 @@ class Job:
     over_limit: int
 
 
-def prepare(root: Path, options: AnalyzeOptions) -> Job:
-    """Load the site and prompt and select the articles to do; no calls, no writes."""
+def load_for_analysis(root: Path) -> tuple[Settings, Site, Prompt]:
+    """The settings, the site without drafts and the prompt, as analyses are made from
+    them; InputError listing every problem."""
     problems = Problems()
     settings = load_settings(root)
     site = load_site(root, settings, problems, drafts=False)
     problems.raise_if_errors()
-    prompt = load_prompt(root, settings.analysis.prompt)
+    return settings, site, load_prompt(root, settings.analysis.prompt)
+
+
+def prepare(root: Path, options: AnalyzeOptions) -> Job:
+    """Load the site and prompt and select the articles to do; no calls, no writes."""
+    settings, site, prompt = load_for_analysis(root)
     model = model_for(options, prompt, settings.analysis)
     plan = make_plan(site.articles, prompt.sha256)
     todo, skipped, over_limit = select(plan, options, root)

@@ -21,12 +21,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..analysis.plan import State, state_of
-from ..analysis.prompt import load_prompt
+from ..analysis.run import load_for_analysis
 from ..archive import Site
-from ..build import load_site
-from ..config import load_settings
 from ..content import CONTENT_DIR, Article
-from ..errors import InputError, Problem, Problems
+from ..errors import InputError, Problem
 from ..theme import Urls
 from .form import APPROVAL_LABEL, ARTICLE_PATH, REQUEST_LABEL, answers
 
@@ -245,11 +243,7 @@ def read_request(event: Path, issue: Path, permission: Path, requests: Path) -> 
 
 def check_request(root: Path, request: Request) -> Decision:
     """decide() on the site at root, loaded as `analyze` loads it."""
-    problems = Problems()
-    settings = load_settings(root)
-    site = load_site(root, settings, problems, drafts=False)
-    problems.raise_if_errors()
-    prompt = load_prompt(root, settings.analysis.prompt)
+    _, site, prompt = load_for_analysis(root)
     return decide(request, site, root, prompt.sha256)
 
 
