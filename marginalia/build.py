@@ -293,9 +293,8 @@ def load_and_render(
     makes the RecordCache from (cache_dir, salt): serve passes one it keeps in memory.
     """
     problems = Problems()
-    settings = load_settings(
-        root, base_url, repository
-    )  # without settings nothing else can be read
+    # without settings nothing else can be read
+    settings = load_settings(root, base_url, repository)
     _warn_of_settings(settings, problems)
     records = record_cache(cache_dir, settings.timezone)
     site = load_site(root, settings, problems, drafts=drafts, records=records)
@@ -322,13 +321,9 @@ def _warn_of_settings(settings: Settings, problems: Problems) -> None:
             "base_url is still the placeholder 'init' wrote: set it to the address the site "
             "is served at (the GitHub Pages workflow passes its own with --base-url)",
         )
-    if not dates.is_known(settings.language):
-        problems.warn(
-            CONFIG_FILE,
-            None,
-            f"language {settings.language!r} is not one whose dates Babel can write: "
-            "they are written in English",
-        )
+    unknown = dates.unknown_language(settings.language, "English")
+    if unknown:
+        problems.warn(CONFIG_FILE, None, unknown)
 
 
 def build(

@@ -220,8 +220,7 @@ class LiveSite:
         finally:
             outputs.discard()
         for rel, size in published.sizes.items():
-            if rel in keys:
-                last.record[rel] = (keys[rel], size)
+            last.record[rel] = (keys[rel], size)
             last.sizes[rel] = size
         save_record(cache_dir, last.record)
         stamp.forget(cache_dir)  # the next `build` checks its inputs itself

@@ -45,7 +45,7 @@ class BackgroundIndex:
         site = rendering.site
         key = search.index_key(site) if site.settings.search and site.articles else ""
         if key == rendering.search_key:  # the build published it (or there is none to make)
-            self.served = frozenset(article.url for article in site.articles if key)
+            self.served = search.article_urls(site) if key else frozenset()
             self.drop()
             return
         if f"{search.BUNDLE_DIR}/{search.ENTRY}" not in rendering.sizes:
@@ -101,7 +101,7 @@ class BackgroundIndex:
             del rendering.sizes[rel]
         rendering.sizes.update(published.sizes)
         rendering.search_key = self.key
-        self.served = frozenset(article.url for article in rendering.site.articles)
+        self.served = search.article_urls(rendering.site)
         stamp.forget(self.cache_dir)  # the next `build` checks its inputs itself
         unchanged = len(published.sizes) - published.written
         return PublishReport(published.written, unchanged, len(old), published.total_bytes)

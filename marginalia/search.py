@@ -26,6 +26,7 @@ to an article's text, analysis or terms indexes them all again.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import re
@@ -97,8 +98,14 @@ def _short_name(title: str, limit: int = 16) -> str:
     return short or title[:limit]
 
 
+@functools.cache
 def pagefind_version() -> str:
     return metadata.version("pagefind_bin_extended")
+
+
+def article_urls(site: Site) -> frozenset[str]:
+    """What an index of this site's articles points to."""
+    return frozenset(article.url for article in site.articles)
 
 
 def index_key(site: Site) -> str:
@@ -160,7 +167,7 @@ class Later:
     served: frozenset[str] | None
 
     def keeps(self, site: Site) -> bool:
-        return self.served is not None and self.served <= {a.url for a in site.articles}
+        return self.served is not None and self.served <= article_urls(site)
 
 
 def cached(cache_dir: Path, key: str) -> Path | None:

@@ -28,11 +28,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+from . import search
+from .output import output_path
+
 EVENTS = "/__marginalia/events"  # Server-Sent Events: hello, reload, failed, indexed
 STATUS = "/__marginalia/status"  # JSON: token, epoch, builds, failures, errors, prefix, building,
 # indexing, indexed, listeners
-SEARCH_PAGE = "search/"  # below the prefix: the page told of the index being made
-SEARCH_ENTRY = "pagefind/pagefind-entry.json"  # in site/ when it has a bundle
+SEARCH_PAGE = output_path(search.SEARCH_URL)  # the page told of the index being made
+SEARCH_ENTRY = f"{search.BUNDLE_DIR}/{search.ENTRY}"  # in site/ when it has a bundle
 KEEPALIVE = 15.0  # seconds between SSE comments, so dead connections are noticed
 
 TYPES = {
@@ -328,8 +331,8 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if kind.startswith("text/html"):
                 site_dir = self.server.site_dir
-                search_page = path == site_dir / SEARCH_PAGE / "index.html"
-                bundle = (site_dir / SEARCH_ENTRY).is_file()
+                search_page = path == site_dir / SEARCH_PAGE
+                bundle = search_page and (site_dir / SEARCH_ENTRY).is_file()
                 data = inject(path.read_bytes(), injection(snapshot, search_page, bundle))
                 return self._send(status, kind, data, body)
             with path.open("rb") as stream:
