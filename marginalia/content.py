@@ -230,13 +230,9 @@ class _Fields:
     def language(self) -> str | None:
         """A language tag (`de`, `pt-BR`); one whose dates Babel cannot write is a warning."""
         value = self.text("language")
-        if value and not dates.is_known(value):
-            self.problems.warn(
-                self.path,
-                self.doc.line_of(["language"]),
-                f"language {value!r} is not one whose dates Babel can write: "
-                "they are written in the site's language",
-            )
+        unknown = dates.unknown_language(value, "the site's language") if value else None
+        if unknown:
+            self.problems.warn(self.path, self.doc.line_of(["language"]), unknown)
         return value
 
     def warn_unknown(self, known: frozenset[str]) -> dict[str, Any]:

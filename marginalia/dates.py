@@ -75,6 +75,14 @@ def is_known(language: str) -> bool:
     return _style(language) is not None
 
 
+def unknown_language(language: str, instead: str) -> str | None:
+    """The warning for a language whose dates Babel cannot write (None: it can), saying
+    in what they are written `instead`."""
+    if is_known(language):
+        return None
+    return f"language {language!r} is not one whose dates Babel can write: they are written in {instead}"
+
+
 def style(language: str | None, fallback: str = DEFAULT_LANGUAGE) -> DateStyle:
     """The language's date style; the fallback's (else English's) for a language that
     Babel does not know, or for none."""
