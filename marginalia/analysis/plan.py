@@ -1,12 +1,19 @@
-"""Which articles need an analysis: fresh, missing, stale, locked or opted out."""
+"""Which articles need an analysis (fresh, missing, stale, locked or opted out), and the
+site and prompt that is judged from."""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
+from ..archive import Site
+from ..build import load_site
+from ..config import Settings, load_settings
 from ..content import Article
+from ..errors import Problems
+from .prompt import Prompt, load_prompt
 from .sidecar import Sidecar
 
 
@@ -56,3 +63,13 @@ def make_plan(articles: list[Article], prompt_sha256: str) -> list[PlanItem]:
 
 def counts(plan: list[PlanItem]) -> Counter[State]:
     return Counter(item.state for item in plan)
+
+
+def load_for_analysis(root: Path) -> tuple[Settings, Site, Prompt]:
+    """The settings, the site without drafts and the prompt, as analyses are made from
+    them; InputError listing every problem."""
+    problems = Problems()
+    settings = load_settings(root)
+    site = load_site(root, settings, problems, drafts=False)
+    problems.raise_if_errors()
+    return settings, site, load_prompt(root, settings.analysis.prompt)

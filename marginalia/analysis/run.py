@@ -16,16 +16,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from ..archive import Site
-from ..build import load_site
-from ..config import AnalysisSettings, Settings, load_settings
+from ..config import AnalysisSettings, Settings
 from ..content import CONTENT_DIR
 from ..errors import MarginaliaError, Problems, UsageError
 from ..words import plural
 from .client import AnalysisFailed, Answer, Endpoint, ask, make_client, request_body
-from .plan import PlanItem, State, make_plan
+from .plan import PlanItem, State, load_for_analysis, make_plan
 from .progress import Progress
-from .prompt import Prompt, load_prompt
+from .prompt import Prompt
 from .sidecar import Sidecar, read_sidecar, write_sidecar
 from .tokens import token_counter
 
@@ -156,16 +154,6 @@ class Job:
     todo: list[PlanItem]
     skipped: Counter[State]
     over_limit: int
-
-
-def load_for_analysis(root: Path) -> tuple[Settings, Site, Prompt]:
-    """The settings, the site without drafts and the prompt, as analyses are made from
-    them; InputError listing every problem."""
-    problems = Problems()
-    settings = load_settings(root)
-    site = load_site(root, settings, problems, drafts=False)
-    problems.raise_if_errors()
-    return settings, site, load_prompt(root, settings.analysis.prompt)
 
 
 def prepare(root: Path, options: AnalyzeOptions) -> Job:

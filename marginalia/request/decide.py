@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..analysis.plan import State, state_of
-from ..analysis.run import load_for_analysis
+from ..analysis.plan import State, load_for_analysis, state_of
 from ..archive import Site
 from ..content import CONTENT_DIR, Article
 from ..errors import InputError, Problem
