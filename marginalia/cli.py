@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from . import __version__
 from .capture import DEFAULT_TIMEOUT
 from .errors import MarginaliaError, Problem, UsageError
-from .words import plural
+from .words import human_size, plural
 
 if TYPE_CHECKING:
     from .analysis.run import AnalyzeOptions
@@ -28,14 +28,6 @@ def _print_problems(errors: Sequence[Problem], warnings: Sequence[Problem]) -> N
         print(f"{where}: warning: {message}", file=sys.stderr)
     for error in errors:
         print(str(error), file=sys.stderr)
-
-
-def _human_size(size: int) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1000  # type: ignore[assignment]
-    raise AssertionError
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -71,7 +63,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         over = size > limit
         share = "over" if over else f"{size * 100 // limit}% of"
         message = (
-            f"site/ is {_human_size(size)}, {share} GitHub Pages' {_human_size(limit)} limit "
+            f"site/ is {human_size(size)}, {share} GitHub Pages' {human_size(limit)} limit "
             "on a published site: "
             + ("GitHub Pages may refuse to publish it. " if over else "")
             + "Keep large files (video, audio, archives) elsewhere and link to them."
@@ -83,7 +75,7 @@ def cmd_build(args: argparse.Namespace) -> int:
             print(f"site/: {label}: {message}", file=sys.stderr)
     print(
         f"Built {plural(report.pages, 'file')} ({pub.written} written, {pub.unchanged} unchanged, "
-        f"{pub.removed} removed), {_human_size(size)}, in {report.seconds:.2f} s -> "
+        f"{pub.removed} removed), {human_size(size)}, in {report.seconds:.2f} s -> "
         f"{args.root / 'site'}"
     )
     return 0
@@ -411,7 +403,7 @@ def _command_first(argv: list[str], parser: argparse.ArgumentParser) -> list[str
     for index, arg in enumerate(argv):
         if arg in ("-h", "--help", "--version"):
             return argv
-        if arg in COMMANDS and (index == 0 or argv[index - 1] != "--root"):
+        if arg in COMMANDS and (index == 0 or argv[index - 1] not in BUILD_VALUE_OPTIONS):
             return [arg, *argv[:index], *argv[index + 1 :]]
     for index, arg in enumerate(argv):
         if not arg.startswith("-") and (index == 0 or argv[index - 1] not in BUILD_VALUE_OPTIONS):

@@ -26,6 +26,7 @@ from openai.types import Batch
 from .. import atomic
 from ..content import CONTENT_DIR
 from ..errors import InputError, Problem
+from ..words import human_size
 from . import jsonl
 from .client import (
     AnalysisFailed,
@@ -363,10 +364,6 @@ def import_results(root: Path, source: Path) -> BatchReport:
 # -- the summary --------------------------------------------------------------------------
 
 
-def _size(size: int) -> str:
-    return f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.1f} KB"
-
-
 def _age(created_at: int) -> str:
     seconds = max(0, int(time.time()) - created_at)
     if seconds < 3600:
@@ -411,7 +408,7 @@ def describe(report: BatchReport) -> str:
         estimate = report.cost(report.sent_input_tokens, report.sent_output_tokens)
         bound = "at most " if report.sent_output_tokens else "input only, "
         lines.append(
-            f"Sent {requests} requests in {len(report.sent)} batch(es), {_size(size)}: {ids}."
+            f"Sent {requests} requests in {len(report.sent)} batch(es), {human_size(size)}: {ids}."
         )
         lines.append(
             f"Estimated cost: {bound}${estimate:.4f} at batch prices "
