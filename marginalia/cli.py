@@ -133,7 +133,7 @@ def _analyze_batch(args: argparse.Namespace, options: AnalyzeOptions) -> int:
     elif args.export:
         count = batch.export(args.root, options, args.export)
         print(
-            f"Wrote {count} requests to {args.export}. Run them with any OpenAI-compatible "
+            f"Wrote {plural(count, 'request')} to {args.export}. Run them with any OpenAI-compatible "
             "batch engine, then: analyze --import OUTPUT.jsonl"
         )
         return 0
@@ -190,7 +190,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     count = len(report.written)
     done = "would write" if args.dry_run else "wrote"
     print(
-        f"{done} {count} article{'s' if count != 1 else ''}, {len(report.already)} already in "
+        f"{done} {plural(count, 'article')}, {len(report.already)} already in "
         f"the archive, {len(report.failed)} could not be used",
         file=sys.stderr,
     )

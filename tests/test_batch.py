@@ -81,7 +81,7 @@ def test_send_then_collect_writes_sidecars_like_analyze(site, run, service, tmp_
     batch = service.batches[newest(service)]
     assert batch["metadata"]["marginalia_site"] == "https://example.org/"
     assert sent_paths(service, batch["id"]) == ALL
-    assert "Pending: 1 batch(es)" in result.out and "0/4 done" in result.out
+    assert "Pending: 1 batch;" in result.out and "0/4 done" in result.out
     assert sidecars(root) == []
 
     # run again while pending, from a fresh clone (no local record): nothing sent twice
@@ -510,7 +510,7 @@ def test_a_provider_that_keeps_input_files_to_itself(site, run, service):
     write_files(root, {"content/2024/05/a5.md": article("A5", "2024-05-01")})
     result = batch_run(run, root)
     assert result.status == 1
-    assert "does not give the requests of pending batch(es) batch_fake000001" in result.out
+    assert "does not give the requests of pending batch batch_fake000001" in result.out
     assert len(service.batches) == 1  # a5 waits: nothing sent
 
     service.finish_batches()

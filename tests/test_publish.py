@@ -286,7 +286,7 @@ def test_analyze_step_in_batch_mode_sends_then_a_later_run_collects(
         env = {"OPENAI_BASE_URL": fake.base_url, "LIMIT": "", "FORCE": "", "BATCH": "true"}
         done, outputs, summary = run_step(script, fresh_site, tmp_path, env)
         assert done.returncode == 0 and outputs == {"status": "0"}, done.stdout
-        assert len(fake.batches) == 1 and "Pending: 1 batch(es)" in summary
+        assert len(fake.batches) == 1 and "Pending: 1 batch;" in summary
         assert not list(fresh_site.glob("analyses/**/*.md"))
         fake.finish_batches()
         done, outputs, summary = run_step(script, fresh_site, tmp_path, env)

@@ -26,7 +26,7 @@ from openai.types import Batch
 from .. import atomic
 from ..content import CONTENT_DIR
 from ..errors import InputError, Problem
-from ..words import human_size
+from ..words import human_size, plural
 from . import jsonl
 from .client import (
     AnalysisFailed,
@@ -321,8 +321,8 @@ def run_batch(root: Path, options: AnalyzeOptions, cancel: bool = False) -> Batc
         unknown = [b.id for b in pending if ids[b.id] is None]
         if unknown:
             report.stopped = (
-                f"the provider does not give the requests of pending batch(es) "
-                f"{', '.join(unknown)}, so nothing was sent (an article might be sent twice). "
+                f"the provider does not give the requests of pending "
+                f"{'batch' if len(unknown) == 1 else 'batches'} {', '.join(unknown)}, so nothing was sent (an article might be sent twice). "
                 f"The clone that sent them keeps them in {RECORDS_DIR}/; or cancel them with "
                 "analyze --batch --cancel"
             )
@@ -408,7 +408,8 @@ def describe(report: BatchReport) -> str:
         estimate = report.cost(report.sent_input_tokens, report.sent_output_tokens)
         bound = "at most " if report.sent_output_tokens else "input only, "
         lines.append(
-            f"Sent {requests} requests in {len(report.sent)} batch(es), {human_size(size)}: {ids}."
+            f"Sent {plural(requests, 'request')} in {plural(len(report.sent), 'batch', 'batches')}, "
+            f"{human_size(size)}: {ids}."
         )
         lines.append(
             f"Estimated cost: {bound}${estimate:.4f} at batch prices "
@@ -417,7 +418,9 @@ def describe(report: BatchReport) -> str:
     if report.over_limit:
         lines.append(f"Left for later: {report.over_limit} over --limit.")
     if report.pending:
-        lines.append(f"Pending: {len(report.pending)} batch(es); run analyze --batch to collect.")
+        lines.append(
+            f"Pending: {plural(len(report.pending), 'batch', 'batches')}; run analyze --batch to collect."
+        )
         lines += [
             f"  {b.id}: {b.status}, {_age(b.created_at)} old, {_counts(b)}" for b in report.pending
         ]
