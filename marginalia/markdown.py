@@ -209,9 +209,7 @@ class _Writer:
     def start(self, tag: str | dict) -> None:
         out = self.out
         if type(tag) is str:
-            if tag == "Paragraph":
-                self.block("<p>")
-            elif tag in _INLINE:
+            if tag in _INLINE:
                 self.inline(tag, 0)
             elif tag == "Item":
                 self.block("<li>")
@@ -304,9 +302,7 @@ class _Writer:
                     out[-1] = "<blockquote>"  # an empty one is one line
                 out.append("</blockquote>\n")
             return
-        if tag == "Paragraph":
-            out.append("</p>\n")
-        elif tag in _INLINE:
+        if tag in _INLINE:
             self.inline(tag, 1)
         elif tag == "Link":
             if self.links.pop():
@@ -383,10 +379,8 @@ class _Writer:
                 else:
                     self.text(value)
             elif kind == "Start":
-                if value == "Paragraph":
-                    if out and out[-1][-1:] != "\n":
-                        out.append("\n")
-                    out.append("<p>")
+                if value == "Paragraph":  # here, not in start(): the most frequent block
+                    self.block("<p>")
                 else:
                     self.start(value)
             elif kind == "End":
