@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 from conftest import REPO, article, tree_digest, write_files
 from fake_openai import FakeOpenAI
+from test_browser import browser as browser  # Chromium, launched once for this module
 
 from marginalia.build import CACHE_DIR, build
 from marginalia.content import article_sha256
@@ -404,36 +405,14 @@ def test_a_bad_edit_keeps_the_old_site_and_shows_every_error(
     assert_no_injection(site_dir)
 
 
-@contextlib.contextmanager
-def chromium_page() -> Iterator[Any]:
-    """A page in Debian's Chromium through Playwright (skipped, or failed in CI, without)."""
-    from test_browser import CHROMIUM, CHROMIUM_FLAGS
-    from test_validators import unavailable
-
-    if not CHROMIUM.exists():
-        unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("the playwright package is not installed (pip install -e '.[test]')")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS, headless=True
-        )
-        try:
-            yield browser.new_page()
-        finally:
-            browser.close()
-
-
-def test_the_browser_reloads_and_shows_errors(served: Served) -> None:
+def test_the_browser_reloads_and_shows_errors(served: Served, browser: Any) -> None:
     """The injected script in Chromium: a save reloads the page; a bad save shows the
     errors over the last good page; the fix removes them by reloading."""
     path = served.root / "content/2024/05/story-4.md"
     original = path.read_text(encoding="utf-8")
     url = f"http://127.0.0.1:{served.port}/news/2024/05/story-4/"
     wait_ms = DEADLINE * 1000
-    with chromium_page() as page:
+    with contextlib.closing(browser.new_page()) as page:
         try:
             listeners = served.status()["listeners"]
             page.goto(url)
@@ -688,7 +667,7 @@ def test_an_indexer_error_shows_and_ctrl_c_while_indexing_stops_cleanly(
     assert not [name for name in leftovers if name.startswith("work-")], leftovers
 
 
-def test_the_search_page_reloads_when_the_index_is_made(tmp_path: Path) -> None:
+def test_the_search_page_reloads_when_the_index_is_made(tmp_path: Path, browser: Any) -> None:
     root = small_site(tmp_path / "site-root")
     pagefind = Pagefind(tmp_path)
     served = pagefind.serve(root)
@@ -697,7 +676,7 @@ def test_the_search_page_reloads_when_the_index_is_made(tmp_path: Path) -> None:
         before = served.status()
         (root / "content/2024/06/story-5.md").unlink()
         wait_for(lambda: served.status()["epoch"] > before["epoch"], "the rebuild")
-        with chromium_page() as page:
+        with contextlib.closing(browser.new_page()) as page:
             listeners = served.status()["listeners"]
             page.goto(f"http://127.0.0.1:{served.port}/news/search/?q=story")
             assert page.is_visible("#marginalia-serve-indexing")

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import PYTHON, REPO
 from fake_openai import FakeOpenAI, Reply
-from test_publish import copy_example, load_workflow, run_step, step, tool
+from test_publish import copy_example, load_workflow, python_first_on_path, run_step, step, tool
 from test_request import EVENTS, MISSING
 
 from marginalia.request.form import APPROVAL_LABEL
@@ -142,8 +142,8 @@ def runner(tmp_path: Path):
     env) -> (process, outputs); `runner.comments` lists the comments `gh` was asked to
     post; `runner.answers` maps API paths to what `gh api` prints (None: it fails)."""
     site = copy_example(tmp_path / "site")
+    python_first_on_path(tmp_path)  # `python` in tmp_path/bin: the one run_step puts first
     bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
     record = tmp_path / "gh-calls.jsonl"
     answers_file = tmp_path / "gh-answers.json"
     (bin_dir / "gh").write_text(
@@ -165,10 +165,7 @@ def runner(tmp_path: Path):
         "        sys.exit('gh: Not Found (HTTP 404)')\n"
         "    print(json.dumps(answer))\n"
     )
-    # `python` is this interpreter, run by its own path (so that a venv stays a venv)
-    (bin_dir / "python").write_text(f'#!/bin/sh\nexec "{PYTHON}" "$@"\n')
-    for name in ("gh", "python"):
-        (bin_dir / name).chmod(0o755)
+    (bin_dir / "gh").chmod(0o755)
     flow = load_workflow(REQUEST)
     event = json.loads((EVENTS / "issues-labeled.json").read_text())
 
