@@ -50,13 +50,12 @@ def feed_link(page: Response) -> str | None:
     return None
 
 
-def is_feed(response: Response) -> bool:
-    return bool(_parse(response).get("version"))
-
-
-def entries(response: Response) -> list[Entry]:
-    """The feed's entries, newest first (those without a date last, in feed order)."""
+def entries(response: Response) -> list[Entry] | None:
+    """The feed's entries, newest first (those without a date last, in feed order); None
+    if the response is no RSS or Atom feed. Parsed once: feeds can be large."""
     parsed = _parse(response)
+    if not parsed.get("version"):
+        return None
     feed_title = " ".join(str(parsed.feed.get("title", "")).split()) or None
     found = [_entry(item, response.final_url, feed_title) for item in parsed.entries]
     return sorted(found, key=lambda entry: -entry.order)

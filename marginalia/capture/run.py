@@ -129,31 +129,38 @@ def _feed_jobs(options: ImportOptions, sources: dict[str, str], report: ImportRe
     for url, response in zip(
         options.targets, fetch_all(options.targets, options.timeout), strict=True
     ):
-        found = _the_feed(response, options.timeout)
+        found = _feed_entries(response, options.timeout)
         if isinstance(found, Failure):
             report.failed.append((url, found.reason))
             continue
-        for entry in feed.entries(found)[: options.limit]:
+        for entry in found[: options.limit]:
+            known = sources.get(url_key(entry.link)) if entry.link is not None else None
             if entry.link is None and entry.full_text is None:
                 report.failed.append(
                     (f"{url} ({entry.title or 'an entry'})", "no link and no text")
                 )
-            elif entry.link is not None and url_key(entry.link) in sources:
-                report.already.append((entry.link, sources[url_key(entry.link)]))
+            elif entry.link is not None and known is not None:
+                report.already.append((entry.link, known))
             else:
                 jobs.append(_Job(entry.link or url, url=entry.link, entry=entry))
     return jobs
 
 
-def _the_feed(response: Response | Failure, timeout: float) -> Response | Failure:
-    """The feed itself, following an HTML page's <link rel="alternate"> to it."""
-    if isinstance(response, Failure) or feed.is_feed(response):
+def _feed_entries(response: Response | Failure, timeout: float) -> list[feed.Entry] | Failure:
+    """The feed's entries, following an HTML page's <link rel="alternate"> to the feed."""
+    if isinstance(response, Failure):
         return response
+    found = feed.entries(response)
+    if found is not None:
+        return found
     link = feed.feed_link(response) if response.media_type in HTML_TYPES else None
     if link is None:
         return Failure(response.url, "not an RSS or Atom feed, and the page links to none")
-    found = fetch_all([link], timeout)[0]
-    if isinstance(found, Response) and not feed.is_feed(found):
+    linked = fetch_all([link], timeout)[0]
+    if isinstance(linked, Failure):
+        return linked
+    found = feed.entries(linked)
+    if found is None:
         return Failure(response.url, f"{link}, which the page names as its feed, is not one")
     return found
 
