@@ -47,6 +47,10 @@ class Prices(_Strict):
     input: Annotated[float, Field(ge=0)] = 0.0
     output: Annotated[float, Field(ge=0)] = 0.0
 
+    def cost(self, input_tokens: int, output_tokens: int) -> float:
+        """USD for these tokens (the prices are per million)."""
+        return (input_tokens * self.input + output_tokens * self.output) / 1e6
+
 
 class AnalysisSettings(_Strict):
     model: str = "gpt-4o-mini"

@@ -80,8 +80,7 @@ class BatchReport:
         return not (self.failures or self.stopped)
 
     def cost(self, input_tokens: int, output_tokens: int) -> float:
-        prices = self.job.settings.analysis.batch_prices
-        return (input_tokens * prices.input + output_tokens * prices.output) / 1e6
+        return self.job.settings.analysis.batch_prices.cost(input_tokens, output_tokens)
 
 
 def site_id(job: Job) -> str:

@@ -68,8 +68,7 @@ class AnalyzeReport:
         return len(self.analysed) + len(self.failures) + self.retries
 
     def cost(self) -> float:
-        prices = self.settings.price_per_million_tokens
-        return (self.input_tokens * prices.input + self.output_tokens * prices.output) / 1e6
+        return self.settings.price_per_million_tokens.cost(self.input_tokens, self.output_tokens)
 
     def skipped_text(self) -> str:
         parts = [f"{n} {state.value}" for state, n in sorted(self.skipped.items()) if n]
