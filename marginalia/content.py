@@ -118,6 +118,16 @@ class Page:
         return self.html_store.render("article", self.body)
 
 
+def is_web_url(text: str) -> bool:
+    """An http(s) URL with a host: what an article's `source` must be."""
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname  # None for 'https://:80/'; ValueError for 'http://[::1'
+    except ValueError:
+        return False
+    return host is not None and parts.scheme in ("http", "https")
+
+
 class _Fields:
     """Reads typed values out of one document, recording located problems."""
 
@@ -199,12 +209,7 @@ class _Fields:
         value = self.text(key)
         if value is None:
             return None
-        try:
-            parts = urlsplit(value)
-            host = parts.hostname  # None for 'https://:80/'; ValueError for 'http://[::1'
-        except ValueError:
-            host = None
-        if host is None or parts.scheme not in ("http", "https"):
+        if not is_web_url(value):
             self.error(key, f"'{key}' must be an http(s) URL, not {value!r}")
             return None
         return value

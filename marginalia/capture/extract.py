@@ -16,7 +16,8 @@ from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 from trafilatura.xml import xmltotxt
 
-from .urls import clean_url, is_web_url
+from ..content import is_web_url
+from .urls import clean_url
 
 # og:type values and JSON-LD @types of pages that are news articles
 _ARTICLE_TYPE = re.compile(r"article|blogposting|posting|report", re.I)

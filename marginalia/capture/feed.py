@@ -14,9 +14,10 @@ from lxml import etree
 from lxml import html as lxml_html
 from trafilatura.utils import load_html
 
+from ..content import is_web_url
 from .extract import Captured, Unusable, markdown_of_fragment, parse_moment
 from .fetch import Response
-from .urls import clean_url, is_web_url
+from .urls import clean_url
 
 FEED_TYPES = ("application/rss+xml", "application/atom+xml")
 

@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import load_settings
+from ..content import is_web_url
 from ..errors import UsageError
 from . import DEFAULT_TIMEOUT, feed
 from .charset import decode_html
 from .extract import Captured, Unusable, extract_article
 from .fetch import Failure, Response, fetch_all
-from .urls import is_web_url, url_key
+from .urls import url_key
 from .write import archive_sources, new_path, write_article
 
 HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".shtml")

@@ -39,15 +39,6 @@ TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "at_")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def is_web_url(text: str) -> bool:
-    """An http(s) URL with a host."""
-    try:
-        parts = urlsplit(text)
-        return parts.scheme in DEFAULT_PORTS and bool(parts.hostname)
-    except ValueError:
-        return False
-
-
 def _is_tracking(name: str) -> bool:
     lowered = name.lower()
     return lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PREFIXES)

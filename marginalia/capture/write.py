@@ -8,11 +8,11 @@ from itertools import count
 from pathlib import Path
 
 from .. import atomic, frontmatter
-from ..content import CONTENT_DIR, PAGES_DIR, content_files, read_document
+from ..content import CONTENT_DIR, PAGES_DIR, content_files, is_web_url, read_document
 from ..errors import Problems
 from ..slugs import slugify
 from .extract import Captured
-from .urls import is_web_url, url_key
+from .urls import url_key
 
 MAX_SLUG = 80  # file names stay well inside every file system's limits
 
