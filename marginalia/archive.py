@@ -98,13 +98,17 @@ class MonthArchive:
     articles: list[Article]
     name: str  # of the month, in the site's language ("June")
     title: str  # the month of its year, in the site's language ("June 2024")
-    listed: list[Article] = field(default_factory=list)  # what /archive/ shows of it
     older: Link | None = None  # the month before it that has articles
     newer: Link | None = None
 
     @property
     def url(self) -> str:
         return month_url(self.year, self.month)
+
+    @property
+    def listed(self) -> list[Article]:
+        """What /archive/ shows of it: its newest articles (its own page has them all)."""
+        return self.articles[:ARCHIVE_LISTED]
 
     @property
     def count(self) -> int:
@@ -378,8 +382,6 @@ def _date_archives(newest_first: list[Article], style: dates.DateStyle) -> list[
             )
             year.months.append(month)
         month.articles.append(article)
-    for month in months.values():
-        month.listed = month.articles[:ARCHIVE_LISTED]
     _link_neighbours(list(months.values()), lambda m: m.title)
     _link_neighbours(list(years.values()), lambda y: str(y.year))
     return list(years.values())
