@@ -222,10 +222,10 @@ def render_site(
 def _keep_bundle(outputs: Outputs, problems: Problems) -> None:
     """Claim the bundle site/pagefind/ holds, as it is, until serve has made the new one."""
     assert outputs.present is not None
-    for rel in sorted(outputs.present.files):
+    prefix = f"{search.BUNDLE_DIR}/"
+    for rel in sorted(rel for rel in outputs.present.files if rel.startswith(prefix)):
         size = outputs.present.size(rel)
-        bundled = rel.startswith(f"{search.BUNDLE_DIR}/") and size is not None
-        if bundled and outputs.claim(rel, "the search", problems):
+        if size is not None and outputs.claim(rel, "the search", problems):
             outputs.kept[rel] = size
 
 

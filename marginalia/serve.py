@@ -125,9 +125,8 @@ def serve(root: Path, options: ServeOptions, out: TextIO = sys.stdout) -> int:
         state.set_building(True)
         prefix = load_settings(root).base_path
         report = live.rebuild()
-        state.set_indexing(
-            live.index.pending
-        )  # before the reload: the status is never "all done" early
+        # before the reload: the status is never "all done" early
+        state.set_indexing(live.index.pending)
         state.succeeded(prefix)
         _print_new(report.warnings, warned)
         pub = report.published
