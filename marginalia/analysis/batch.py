@@ -241,11 +241,16 @@ def _upload(client: openai.OpenAI, root: Path, lines: list[bytes], part: str, jo
     return batch
 
 
+def _custom_id(job: Job, item: PlanItem) -> str:
+    """The request's name: the article, its text and the prompt it is sent with."""
+    return jsonl.RequestKey(item.article.path, item.article.sha256, job.prompt.sha256).custom_id
+
+
 def request_lines(job: Job, todo: list[PlanItem], base_url: str | None) -> list[bytes]:
     """One request line per article, as sent to a batch or exported."""
     return [
         jsonl.request_line(
-            jsonl.RequestKey(item.article.path, item.article.sha256, job.prompt.sha256).custom_id,
+            _custom_id(job, item),
             request_body(job.prompt, job.model, job.prompt.user_message(item.article), base_url),
         )
         for item in todo
@@ -272,21 +277,17 @@ def _send(
         report.pending.append(batch)
 
 
-def _to_send(job: Job, options: AnalyzeOptions, root: Path, busy: set[str], report: BatchReport):
-    """The selection of `analyze`, without what a batch has or just brought, then --limit."""
-    unlimited = AnalyzeOptions(paths=options.paths, force=options.force)
-    todo, _, _ = select(job.plan, unlimited, root)
+def _to_send(
+    job: Job, options: AnalyzeOptions, root: Path, busy: set[str], report: BatchReport
+) -> list[PlanItem]:
+    """The selection of `analyze` (--limit included) among what no batch has or just brought."""
     written = set(report.written)
-    todo = [
+    open_items = [
         item
-        for item in todo
-        if item.article.path not in written
-        and jsonl.RequestKey(item.article.path, item.article.sha256, job.prompt.sha256).custom_id
-        not in busy
+        for item in job.plan
+        if item.article.path not in written and _custom_id(job, item) not in busy
     ]
-    if options.limit is not None and len(todo) > options.limit:
-        report.over_limit = len(todo) - options.limit
-        todo = todo[: options.limit]
+    todo, _, report.over_limit = select(open_items, options, root)
     return todo
 
 
