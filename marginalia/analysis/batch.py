@@ -44,11 +44,11 @@ from .run import (
     Job,
     base_url_for,
     endpoint_for,
+    estimate_tokens,
     prepare,
     save_answer,
     select,
 )
-from .tokens import token_counter
 
 SITE_KEY = "marginalia_site"  # batch metadata: which site sent it
 PENDING = frozenset({"validating", "in_progress", "finalizing", "cancelling"})
@@ -246,15 +246,21 @@ def _custom_id(job: Job, item: PlanItem) -> str:
     return jsonl.RequestKey(item.article.path, item.article.sha256, job.prompt.sha256).custom_id
 
 
-def request_lines(job: Job, todo: list[PlanItem], base_url: str | None) -> list[bytes]:
-    """One request line per article, as sent to a batch or exported."""
+def request_lines(
+    job: Job, todo: list[PlanItem], messages: list[str], base_url: str | None
+) -> list[bytes]:
+    """One request line per article (with its user message), as sent to a batch or exported."""
     return [
         jsonl.request_line(
-            _custom_id(job, item),
-            request_body(job.prompt, job.model, job.prompt.user_message(item.article), base_url),
+            _custom_id(job, item), request_body(job.prompt, job.model, message, base_url)
         )
-        for item in todo
+        for item, message in zip(todo, messages, strict=True)
     ]
+
+
+def user_messages(job: Job, todo: list[PlanItem]) -> list[str]:
+    """What each article's request asks: the prompt's user message made for it."""
+    return [job.prompt.user_message(item.article) for item in todo]
 
 
 def _send(
@@ -265,12 +271,11 @@ def _send(
     endpoint: Endpoint,
     report: BatchReport,
 ) -> None:
-    count, _ = token_counter(job.model)
-    report.sent_input_tokens = sum(
-        count(job.prompt.system) + count(job.prompt.user_message(item.article)) for item in todo
+    messages = user_messages(job, todo)
+    report.sent_input_tokens, report.sent_output_tokens, _ = estimate_tokens(
+        job.prompt, job.model, messages
     )
-    report.sent_output_tokens = len(todo) * (job.prompt.max_output_tokens or 0)
-    files = jsonl.split_lines(request_lines(job, todo, endpoint.base_url))
+    files = jsonl.split_lines(request_lines(job, todo, messages, endpoint.base_url))
     for number, lines in enumerate(files, start=1):
         batch = _upload(client, root, lines, f"{number}/{len(files)}", job)
         report.sent.append((batch, len(lines), sum(map(len, lines))))
@@ -344,7 +349,9 @@ def export(root: Path, options: AnalyzeOptions, target: Path) -> int:
     """Write the requests `analyze` would make as a batch input file; how many."""
     job = prepare(root, options)
     base_url = base_url_for(job.settings.analysis)
-    atomic.write_bytes(target, b"".join(request_lines(job, job.todo, base_url)))
+    atomic.write_bytes(
+        target, b"".join(request_lines(job, job.todo, user_messages(job, job.todo), base_url))
+    )
     return len(job.todo)
 
 

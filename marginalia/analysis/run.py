@@ -234,6 +234,14 @@ async def _call_all(
         await client.close()
 
 
+def estimate_tokens(prompt: Prompt, model: str, messages: list[str]) -> tuple[int, int, str]:
+    """Input tokens of these user messages with the prompt's system message, output tokens
+    at most (max_output_tokens each), and how the input was counted."""
+    count, method = token_counter(model)
+    sent = sum(count(prompt.system) + count(message) for message in messages)
+    return sent, len(messages) * (prompt.max_output_tokens or 0), method
+
+
 def analyze(root: Path, options: AnalyzeOptions, stream: TextIO | None = None) -> AnalyzeReport:
     """Plan, then (unless dry_run) call the model for each selected article.
 
@@ -246,9 +254,9 @@ def analyze(root: Path, options: AnalyzeOptions, stream: TextIO | None = None) -
         todo, job.skipped, model, job.settings.analysis, over_limit=job.over_limit
     )
     if options.dry_run:
-        count, report.tokens_method = token_counter(model)
-        report.input_tokens = sum(count(prompt.system) + count(m) for m in messages)
-        report.output_tokens = len(todo) * (prompt.max_output_tokens or 0)
+        report.input_tokens, report.output_tokens, report.tokens_method = estimate_tokens(
+            prompt, model, messages
+        )
         return report
     if not todo:
         return report
