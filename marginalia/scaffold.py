@@ -15,7 +15,7 @@ from urllib.request import url2pathname
 from . import atomic, frontmatter
 from .analysis.prompt import PROMPTS_DIR
 from .config import GITHUB_REPOSITORY, load_settings
-from .content import CONTENT_DIR
+from .content import CONTENT_DIR, is_web_url
 from .errors import InputError, Problem
 from .paths import SITE_ISSUE_TEMPLATES, SITE_WORKFLOWS, builtin_dir
 from .slugs import slugify
@@ -126,9 +126,7 @@ python build.py analyze            # writes analyses/; read them before you publ
 def new_article(root: Path, title: str, *, source: str | None = None) -> Path:
     """content/YYYY/MM/<slug>.md dated now in the site's time zone; never overwrites."""
     settings = load_settings(root)
-    if source is not None and (
-        urlsplit(source).scheme not in ("http", "https") or not urlsplit(source).netloc
-    ):
+    if source is not None and not is_web_url(source):
         raise InputError([Problem("--source", None, f"must be an http(s) URL, not {source!r}")])
     now = datetime.now(settings.zone).replace(microsecond=0)
     slug = slugify(title)
