@@ -28,9 +28,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+# benchmarks/ is sys.path[0] when this file is run as a script
+from build_bench import MAKE_CORPUS
+
 from marginalia import markdown
 
-MAKE_CORPUS = Path("/work/shared/bench/make_corpus.py")
 BASE_PATH = "/repo/"
 Renderers = tuple[Callable[[str], str], Callable[[str], str]]  # article, analysis
 

@@ -19,13 +19,12 @@ import pytest
 from conftest import PYTHON, REPO
 from fake_openai import FakeOpenAI, Reply
 from test_publish import copy_example, load_workflow, python_first_on_path, run_step, step, tool
-from test_request import EVENTS, MISSING
+from test_request import EVENTS, MISSING, REQUEST_WORKFLOW
 
 from marginalia.request.form import APPROVAL_LABEL
 from marginalia.scaffold import init_site
 
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
-REQUEST = REPO / ".github" / "workflows" / "request.yml"
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 
 
@@ -67,7 +66,7 @@ def test_zizmor_does_report_an_injection_and_an_unpinned_action(tmp_path: Path) 
     """The audit above is live: the same call finds what issue 14 forbids."""
     broken = tmp_path / ".github" / "workflows" / "broken.yml"
     broken.parent.mkdir(parents=True)
-    text = REQUEST.read_text()
+    text = REQUEST_WORKFLOW.read_text()
     text = re.sub(r"actions/checkout@[0-9a-f]{40}", "actions/checkout@v7", text, count=1)
     text = text.replace(
         'run: gh issue comment "$NUMBER"',
@@ -101,7 +100,7 @@ def test_every_action_is_pinned_to_one_full_sha_and_no_run_script_expands_an_exp
 
 
 def test_the_request_workflow_runs_on_approval_with_least_privilege() -> None:
-    flow = load_workflow(REQUEST)
+    flow = load_workflow(REQUEST_WORKFLOW)
     assert flow["on"] == {"issues": {"types": ["labeled"]}}
     assert flow["concurrency"]["group"] == "analysis-request-${{ github.event.issue.number }}"
     check, analyze = flow["jobs"]["check"], flow["jobs"]["analyze"]
@@ -119,7 +118,7 @@ def test_the_request_workflow_runs_on_approval_with_least_privilege() -> None:
             if each.get("uses", "").startswith("actions/checkout@"):
                 assert each["with"]["persist-credentials"] is False
     # the key: in the analyze step's environment and nowhere else
-    text = REQUEST.read_text()
+    text = REQUEST_WORKFLOW.read_text()
     assert text.count("secrets.") == 1
     assert step(flow, "analyze", "Analyze")["env"]["OPENAI_API_KEY"] == (
         "${{ secrets.OPENAI_API_KEY }}"
@@ -166,7 +165,7 @@ def runner(tmp_path: Path):
         "    print(json.dumps(answer))\n"
     )
     (bin_dir / "gh").chmod(0o755)
-    flow = load_workflow(REQUEST)
+    flow = load_workflow(REQUEST_WORKFLOW)
     event = json.loads((EVENTS / "issues-labeled.json").read_text())
 
     class Runner:
