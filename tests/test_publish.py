@@ -570,7 +570,7 @@ def site_bytes(root: Path) -> int:
 def test_build_ends_with_the_summary_line_and_warns_near_the_pages_limit(
     site, run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from marginalia.cli import _human_size
+    from marginalia.words import human_size
 
     root = site({"content/a.md": article("A"), "content/b.md": article("B")})
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
@@ -580,7 +580,7 @@ def test_build_ends_with_the_summary_line_and_warns_near_the_pages_limit(
     match = SUMMARY_LINE.match(last)
     assert match, last
     size = site_bytes(root)
-    assert match["size"] == _human_size(size)
+    assert match["size"] == human_size(size)
 
     def build_with_limit(limit: int | str):
         monkeypatch.setenv("MARGINALIA_PAGES_SIZE_LIMIT", str(limit))
@@ -601,7 +601,7 @@ def test_build_ends_with_the_summary_line_and_warns_near_the_pages_limit(
     assert "% of GitHub Pages'" in just_under
     over = build_with_limit(size - 1).err
     assert over.startswith("site/: warning: OVER THE LIMIT: site/ is ")
-    assert f"over GitHub Pages' {_human_size(size - 1)} limit" in over
+    assert f"over GitHub Pages' {human_size(size - 1)} limit" in over
     assert "may refuse to publish it" in over
 
     monkeypatch.setenv("GITHUB_ACTIONS", "true")  # annotations on the run's page
