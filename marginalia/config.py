@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from . import yamltext
-from .content import near_miss
+from .content import is_web_url, near_miss
 from .errors import Problems
 
 CONFIG_FILE = "config.yaml"
@@ -75,7 +75,7 @@ class AnalysisSettings(_Strict):
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and urlsplit(value).scheme not in ("http", "https"):
+        if value is not None and not is_web_url(value):
             raise ValueError("must be an http(s) URL")
         return value
 
@@ -109,9 +109,9 @@ class Settings(_Strict):
     @field_validator("base_url")
     @classmethod
     def _absolute_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        if not is_web_url(value):
             raise ValueError("must be an absolute http(s) URL, like https://user.github.io/repo/")
+        parts = urlsplit(value)
         if parts.query or parts.fragment:
             raise ValueError("must not have a query or fragment")
         return value if value.endswith("/") else value + "/"

@@ -119,10 +119,12 @@ class Page:
 
 
 def is_web_url(text: str) -> bool:
-    """An http(s) URL with a host: what an article's `source` must be."""
+    """An http(s) URL with a host and, if it has one, a port: what an article's `source`
+    must be, and what any URL from outside must be before it is used."""
     try:
         parts = urlsplit(text)
         host = parts.hostname  # None for 'https://:80/'; ValueError for 'http://[::1'
+        parts.port  # noqa: B018 - ValueError for 'http://h:80x/' and 'http://h:99999/'
     except ValueError:
         return False
     return host is not None and parts.scheme in ("http", "https")

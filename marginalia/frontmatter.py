@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from . import yamltext
+from . import chars, yamltext
 
 _FENCE_LINE = re.compile(r"^---[ \t]*(?:\n|\Z)", re.MULTILINE)
 
@@ -70,7 +70,8 @@ def parse(text: str, digest: str = "") -> Document:
     """Split `---` YAML `---` body; the front matter must be a mapping.
 
     A fence is a line of three hyphens; spaces or tabs after them are allowed (editors
-    leave them, and they are invisible)."""
+    leave them, and they are invisible). The body and every value are made fit for a page
+    (chars.fit)."""
     opening = _FENCE_LINE.match(text)
     if opening is None:
         raise FrontMatterError(1, "no front matter: the file must start with a '---' line")
@@ -79,7 +80,7 @@ def parse(text: str, digest: str = "") -> Document:
     if closing is None:
         raise FrontMatterError(1, "front matter opened here is never closed with '---'")
     yaml_text = text[start : closing.start()]
-    body = text[closing.end() :]
+    body = chars.fit(text[closing.end() :])
     try:
         meta = yamltext.load(yaml_text) if yaml_text.strip() else {}
     except yamltext.YamlSyntaxError as exc:

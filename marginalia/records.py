@@ -22,9 +22,9 @@ from .errors import Problem, Problems
 from .workers import map_ranges
 
 RECORDS = "records-{:02}.pickle"
-FORMAT = 3
+FORMAT = 4
 """Raised whenever what parsing gives changes for the same file (2: a summary made from
-the first paragraph; 3: reading time), so that records an older Marginalia parsed are
+the first paragraph; 3: reading time; 4: text made fit for a page, chars.fit), so that records an older Marginalia parsed are
 parsed again."""
 SHARDS = 16
 PARSE_PARALLEL_FROM = 500  # fewer files than this parse faster than a pool starts

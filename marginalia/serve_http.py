@@ -258,7 +258,10 @@ class Handler(BaseHTTPRequestHandler):
         self._respond(body=True)
 
     def _respond(self, body: bool) -> None:
-        parts = urlsplit(self.path)
+        try:
+            parts = urlsplit(self.path)
+        except ValueError:  # '//[x': what a browser never sends, but a client may
+            return self.send_error(HTTPStatus.BAD_REQUEST, "not a usable request path")
         path = unquote(parts.path)
         query = f"?{parts.query}" if parts.query else ""
         state = self.server.state

@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from . import chars
+
 _MAX_FLOW_DEPTH = 200
 """Deeper `[[[...` nesting goes to the pure-Python loader: libyaml's composer recurses
 on the C stack and can crash the process, Python's raises a RecursionError we report."""
@@ -52,12 +54,18 @@ def _short(value: Any) -> str:
 _CANNOT_FAIL = frozenset({"tag:yaml.org,2002:str", "tag:yaml.org,2002:null"})
 
 
+def _fit_text(loader: Any, node: yaml.Node) -> str:
+    """Text as a page can show it: an escape (`"\\0"`) can write what a file cannot."""
+    return chars.fit(loader.construct_scalar(node))
+
+
 def _safe_loader(base: type) -> type:
     loader = type(f"Marginalia{base.__name__}", (base,), {})
     for tag, construct in list(base.yaml_constructors.items()):
         if tag is None or tag in _CANNOT_FAIL or inspect.isgeneratorfunction(construct):
             continue
         loader.add_constructor(tag, _located(tag, construct))
+    loader.add_constructor("tag:yaml.org,2002:str", _fit_text)
     return loader
 
 

@@ -38,6 +38,11 @@ PAGES = {
     "/feeds/world.rss": ("world.rss", "application/rss+xml"),
     "/feeds/valley.atom": ("valley.atom", "application/atom+xml"),
     "/files/budget.pdf": ("not-html.pdf", "application/pdf"),
+    # URLs no parser can read (issue 18): in a feed's entries, a page's canonical link,
+    # og:url and JSON-LD, and a page's <link rel="alternate">
+    "/feeds/malformed.rss": ("malformed-links.rss", "application/rss+xml"),
+    "/harbour/pilots-join-strike": ("malformed-canonical.html", "text/html; charset=utf-8"),
+    "/coast/": ("malformed-feed-link.html", "text/html; charset=utf-8"),
 }
 REDIRECTS = {
     "/r/orchard": "/valley/orchard-frost?utm_source=newsletter&utm_medium=email&fbclid=x1&page=2"
@@ -495,10 +500,56 @@ def test_a_page_naming_its_feed_is_followed_to_it(site, run, news) -> None:
     assert written_files(root) == []
 
 
+def test_feed_entries_with_malformed_links_are_listed_and_the_others_written(
+    site, run, news
+) -> None:
+    root = site()
+    feed = news.url("/feeds/malformed.rss")
+    result = run("import", "--root", root, "--feed", feed)
+    assert result.status == 1
+    assert "Traceback" not in result.err
+    lines = result.err.splitlines()
+    assert (
+        f"{feed} (Museum gets a bench): not a usable URL: "
+        "http://127.0.0.1:12345x/2025/05/museum-bench"
+    ) in lines
+    assert (
+        f"{feed} (Tide tables misprinted): not a usable URL: https://news.test:99999/2025/05/tides"
+    ) in lines
+    # feedparser itself drops a link it cannot parse; the entry has no text either
+    assert f"{feed} (Lighthouse keeper retires): no link and no text" in lines
+    assert written_files(root) == ["content/2025/03/night-trains-return-to-the-coast-line.md"]
+    assert "could not be used" in result.err
+
+
+def test_a_malformed_canonical_link_falls_back_to_the_address_fetched(site, run, news) -> None:
+    root = site()
+    page = news.url("/harbour/pilots-join-strike")
+    result = run("import", "--root", root, page)
+    assert result.status == 0, result.err
+    (written,) = written_files(root)
+    meta, _ = front_matter(root / written)
+    assert meta["title"] == "Pilots join the port strike"
+    assert meta["source"] == page
+
+
+def test_a_page_naming_a_malformed_feed_is_listed(site, run, news) -> None:
+    root = site()
+    result = run("import", "--root", root, "--feed", news.url("/coast/"))
+    assert result.status == 1
+    assert (
+        f"{news.url('/coast/')}: the feed the page names is not a usable URL: "
+        "http://127.0.0.1:12345x/feeds/coast.rss"
+    ) in result.err.splitlines()
+    assert news.requests and all("12345x" not in r["path"] for r in news.requests)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (("ftp://news.test/story",), "only http(s) URLs can be imported"),
+        (("http://127.0.0.1:12345x/story",), "http://127.0.0.1:12345x/story: not a usable URL"),
+        (("--feed", "http://[::1/feed.rss"), "http://[::1/feed.rss: not a usable URL"),
         (("--feed", "feeds/world.rss"), "a feed must be an http(s) URL"),
         (("no-such-page.html",), "no such file"),
         (("notes.txt",), "not an HTML file"),

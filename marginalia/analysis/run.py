@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ..config import AnalysisSettings, Settings
-from ..content import CONTENT_DIR
+from ..content import CONTENT_DIR, is_web_url
 from ..errors import MarginaliaError, Problems, UsageError
 from ..words import plural
 from .client import AnalysisFailed, Answer, Endpoint, ask, make_client, request_body
@@ -81,11 +81,19 @@ class MissingKey(MarginaliaError):
     """No OPENAI_API_KEY for a service that needs one."""
 
 
+class BadServiceUrl(MarginaliaError):
+    """OPENAI_BASE_URL is no http(s) URL (config.yaml's analysis.base_url is checked
+    with the rest of the config)."""
+
+
 def base_url_for(analysis: AnalysisSettings) -> str | None:
     """The OpenAI-compatible server named by OPENAI_BASE_URL, else by config; None: OpenAI.
     The environment wins so that a CI variable or one run can point elsewhere without
     editing config.yaml."""
-    return os.environ.get("OPENAI_BASE_URL", "").strip() or analysis.base_url or None
+    from_environment = os.environ.get("OPENAI_BASE_URL", "").strip()
+    if from_environment and not is_web_url(from_environment):
+        raise BadServiceUrl(f"OPENAI_BASE_URL is not a usable http(s) URL: {from_environment}")
+    return from_environment or analysis.base_url or None
 
 
 def endpoint_for(analysis: AnalysisSettings) -> Endpoint:

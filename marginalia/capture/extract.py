@@ -8,7 +8,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import trafilatura
 from lxml import etree
@@ -17,7 +17,7 @@ from trafilatura.utils import load_html
 from trafilatura.xml import xmltotxt
 
 from ..content import is_web_url
-from .urls import clean_url
+from .urls import clean_url, web_url
 
 # og:type values and JSON-LD @types of pages that are news articles
 _ARTICLE_TYPE = re.compile(r"article|blogposting|posting|report", re.I)
@@ -97,7 +97,8 @@ def _extract(html: str, url: str | None) -> Captured:
     published = _published(tree, article) or parse_moment(doc.date)
     if published is None:
         raise Unusable("no publication date")
-    source = urljoin(url or "", doc.url) if doc.url else url
+    # the page's canonical URL; where it was fetched from if it names none we can use
+    source = (web_url(doc.url, url or "") if doc.url else None) or url
     sitename = _one_line(doc.sitename or "")
     return Captured(
         title=title,

@@ -7,7 +7,6 @@ import calendar
 import email.utils
 from dataclasses import dataclass
 from datetime import date, datetime
-from urllib.parse import urljoin
 
 import feedparser
 from lxml import etree
@@ -17,7 +16,7 @@ from trafilatura.utils import load_html
 from ..content import is_web_url
 from .extract import Captured, Unusable, markdown_of_fragment, parse_moment
 from .fetch import Response
-from .urls import clean_url
+from .urls import clean_url, web_url
 
 FEED_TYPES = ("application/rss+xml", "application/atom+xml")
 
@@ -26,7 +25,7 @@ FEED_TYPES = ("application/rss+xml", "application/atom+xml")
 class Entry:
     """One item of a feed, with what it says about the article it links to."""
 
-    link: str | None
+    link: str | None  # resolved against the feed's URL; as written if it is no usable URL
     title: str
     published: datetime | date | None
     authors: list[str]
@@ -38,7 +37,8 @@ class Entry:
 
 
 def feed_link(page: Response) -> str | None:
-    """The feed an HTML page names with <link rel="alternate" type="...rss/atom...">."""
+    """The feed an HTML page names with <link rel="alternate" type="...rss/atom...">,
+    resolved against the page's URL (as written if it is no usable URL)."""
     tree = load_html(page.text)
     if tree is None:
         return None
@@ -47,7 +47,7 @@ def feed_link(page: Response) -> str | None:
         if "alternate" in rel and (link.get("type") or "").lower() in FEED_TYPES:
             href = (link.get("href") or "").strip()
             if href:
-                return urljoin(page.final_url, href)
+                return web_url(href, page.final_url) or href
     return None
 
 
@@ -100,7 +100,7 @@ def _entry(item: feedparser.FeedParserDict, base: str, feed_title: str | None) -
     contents = [part.get("value", "") for part in item.get("content", [])]
     full_text = next((text for text in contents if text.strip() and text != summary), None)
     return Entry(
-        link=urljoin(base, link) if link else None,
+        link=(web_url(link, base) or link.strip()) if link else None,
         title=" ".join(str(item.get("title", "")).split()),
         published=_feed_date(item.get("published") or item.get("updated")),
         authors=[

@@ -101,6 +101,8 @@ def _usage_problem(target: str, feeds: bool) -> str | None:
     """Why target is not something to import from; None if it is."""
     if is_web_url(target):
         return None
+    if target.lower().startswith(("http://", "https://")):
+        return f"{target}: not a usable URL"
     if feeds:
         return f"{target}: a feed must be an http(s) URL"
     if "://" in target:
@@ -135,12 +137,12 @@ def _feed_jobs(options: ImportOptions, sources: dict[str, str], report: ImportRe
             report.failed.append((url, found.reason))
             continue
         for entry in found[: options.limit]:
-            known = sources.get(url_key(entry.link)) if entry.link is not None else None
-            if entry.link is None and entry.full_text is None:
-                report.failed.append(
-                    (f"{url} ({entry.title or 'an entry'})", "no link and no text")
-                )
-            elif entry.link is not None and known is not None:
+            named = f"{url} ({entry.title or 'an entry'})"
+            if entry.link is not None and not is_web_url(entry.link):
+                report.failed.append((named, f"not a usable URL: {entry.link}"))
+            elif entry.link is None and entry.full_text is None:
+                report.failed.append((named, "no link and no text"))
+            elif entry.link is not None and (known := sources.get(url_key(entry.link))):
                 report.already.append((entry.link, known))
             else:
                 jobs.append(_Job(entry.link or url, url=entry.link, entry=entry))
@@ -157,6 +159,8 @@ def _feed_entries(response: Response | Failure, timeout: float) -> list[feed.Ent
     link = feed.feed_link(response) if response.media_type in HTML_TYPES else None
     if link is None:
         return Failure(response.url, "not an RSS or Atom feed, and the page links to none")
+    if not is_web_url(link):
+        return Failure(response.url, f"the feed the page names is not a usable URL: {link}")
     linked = fetch_all([link], timeout)[0]
     if isinstance(linked, Failure):
         return linked

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+from ..content import is_web_url
 
 # Query parameters that say how a reader arrived, not which article it is.
 TRACKING_PARAMS = frozenset(
@@ -37,6 +39,17 @@ TRACKING_PARAMS = frozenset(
 )
 TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "at_")
 DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def web_url(href: str, base: str = "") -> str | None:
+    """href resolved against base, if that is a URL we can fetch and file (an http(s) URL
+    with a host, and a port that is a number: content.is_web_url); None otherwise. Links
+    in pages and feeds are the outside's text: a malformed one must not end a run."""
+    try:
+        url = urljoin(base, href.strip())
+    except ValueError:  # 'http://[::1': an IPv6 address never closed
+        return None
+    return url if is_web_url(url) else None
 
 
 def _is_tracking(name: str) -> bool:

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from ..analysis.plan import State, load_for_analysis, state_of
 from ..archive import Site
-from ..content import CONTENT_DIR, Article
+from ..content import CONTENT_DIR, Article, is_web_url
 from ..errors import InputError, Problem
 from ..theme import Urls
 from .form import APPROVAL_LABEL, ARTICLE_PATH, REQUEST_LABEL, answers
@@ -120,9 +120,11 @@ def find_article(text: str, site: Site, root: Path) -> Article | str:
     if re.match(r"[A-Za-z]:[/\\]", text):  # C:\ or C:/, not a URL's scheme
         return "outside"
     if _URL.match(text):
+        if not is_web_url(text):  # another scheme, or malformed ('http://[::1', a port 80x)
+            return "url"
         pages = {Urls(site.settings).abs_url(a.url): a for a in site.articles}
         parts = urlsplit(text)
-        if parts.scheme in ("http", "https") and not parts.query and not parts.fragment:
+        if not parts.query and not parts.fragment:
             return pages.get(text, "url")
         return "url"
     rel = text.removeprefix(f"{CONTENT_DIR}/")
