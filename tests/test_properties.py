@@ -16,6 +16,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from marginalia.chars import fit
 from marginalia.content import ARTICLE_KEYS, Article, load_content, parse_article, read_document
 from marginalia.errors import Problems
 from marginalia.markdown import analysis_renderer, article_renderer
@@ -220,10 +221,16 @@ def test_a_valid_article_always_loads_as_written(
         {"title": title, "date": when, **extra}, allow_unicode=True, sort_keys=False
     )
     found, _ = load(file, f"---\n{front}---\nBody.\n".encode("utf-8", "surrogatepass"))
+    # loaded as written, made fit for a page (chars.fit: controls a YAML escape writes go)
+    if not fit(title).strip():
+        assert found is None
+        return
     assert found is not None
-    assert found.title == title.strip()
+    assert found.title == fit(title).strip()
     assert found.date == when
-    assert found.extra == extra
+    assert found.extra == {
+        fit(key): fit(value) if isinstance(value, str) else value for key, value in extra.items()
+    }
 
 
 # --- arbitrary bytes ---------------------------------------------------------------------------
