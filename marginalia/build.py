@@ -89,7 +89,7 @@ def load_site(
 @dataclass
 class Rendering:
     """What the pages of a build were made from: serve keeps it to apply the next small
-    edit to the same site (live.py)."""
+    edit to the same site (serve/live.py)."""
 
     site: Site
     env: jinja2.Environment

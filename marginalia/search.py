@@ -159,7 +159,7 @@ def document(article: Article, language: str) -> str:
 
 @dataclass(frozen=True)
 class Later:
-    """serve's way (live_index.py): the build publishes a bundle .cache/ has, and otherwise
+    """serve's way (serve/search_index.py): the build publishes a bundle .cache/ has, and otherwise
     leaves indexing for later. `served` holds the article URLs of the bundle now in
     site/pagefind/ (None: not known): it stays until the new one is ready if every one of
     them is still an article's URL, and is taken away otherwise."""

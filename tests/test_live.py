@@ -1,4 +1,4 @@
-"""serve's rebuilds (marginalia/live.py): an edit to articles' text is applied to the kept
+"""serve's rebuilds (marginalia/serve/live.py): an edit to articles' text is applied to the kept
 site, anything else is a whole build; after each, site/ holds the bytes of a clean build,
 and the record on disk is true (a later `build` writes nothing)."""
 
@@ -15,7 +15,7 @@ from test_incremental import FILES, add, edit, remove
 
 from marginalia.build import build
 from marginalia.errors import InputError
-from marginalia.live import LiveSite
+from marginalia.serve.live import LiveSite
 
 SIDECAR = "---\nmodel: m\narticle_sha256: " + "0" * 64 + "\n---\n"
 

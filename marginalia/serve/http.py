@@ -6,7 +6,7 @@
   EVENTS (Server-Sent Events): it reloads the page when the epoch changes and shows the
   errors, escaped, in an overlay while the build is broken; pages fetched while broken
   carry the same list.
-- While serve makes the search index (live_index.py), /search/ says so if site/ has no
+- While serve makes the search index (serve/search_index.py), /search/ says so if site/ has no
   bundle meanwhile, and reloads when the index is published (the `indexed` event).
 """
 
@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from . import search
-from .output import output_path
+from .. import search
+from ..output import output_path
 
 EVENTS = "/__marginalia/events"  # Server-Sent Events: hello, reload, failed, indexed
 STATUS = "/__marginalia/status"  # JSON: token, epoch, builds, failures, errors, prefix, building,

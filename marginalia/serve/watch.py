@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .config import CONFIG_FILE
+from ..config import CONFIG_FILE
 
 WATCHED_DIRS = ("content", "analyses", "layouts", "prompts", "static")
 WATCHED_FILES = (CONFIG_FILE,)

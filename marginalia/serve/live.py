@@ -5,7 +5,7 @@ date, slug, terms: archive.PLACING_FIELDS), leaves the assembled site as it was 
 those articles. Such a rebuild reads what changed (by size and modification time, as
 every build does), gives the kept articles their new text (archive.refresh), and renders
 again only the pages and feeds whose keys hold those articles and changed. The search
-index is made after either, while serve serves the new pages (live_index.py).
+index is made after either, while serve serves the new pages (serve/search_index.py).
 Anything else (an article added, removed or moved, a page, a template, config.yaml,
 static/, an analysis added or removed, an error) is a whole build, as `build` does it. Either way,
 once the index is made, site/ is as `build` would leave it, and the dependency record on
@@ -21,9 +21,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from . import stamp
-from .archive import MonthArchive, YearArchive, refresh
-from .build import (
+from .. import stamp
+from ..archive import MonthArchive, YearArchive, refresh
+from ..build import (
     CACHE_DIR,
     BuildReport,
     Rendering,
@@ -33,16 +33,16 @@ from .build import (
     shared_key_of,
     templates_of,
 )
-from .config import load_settings
-from .content import CONTENT_DIR, PAGES_DIR, Article
-from .depend import job_key, save_record
-from .errors import InputError, MarginaliaError, Problems
-from .live_index import BackgroundIndex
-from .output import SITE_DIR, Outputs, PublishReport, output_path, publish
-from .pages import PageJob
-from .records import RecordCache
-from .render import render_pages
-from .theme import make_environment
+from ..config import load_settings
+from ..content import CONTENT_DIR, PAGES_DIR, Article
+from ..depend import job_key, save_record
+from ..errors import InputError, MarginaliaError, Problems
+from ..output import SITE_DIR, Outputs, PublishReport, output_path, publish
+from ..pages import PageJob
+from ..records import RecordCache
+from ..render import render_pages
+from ..theme import make_environment
+from .search_index import BackgroundIndex
 
 
 class MemoryRecords(RecordCache):

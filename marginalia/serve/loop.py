@@ -1,6 +1,6 @@
 """serve: build, serve site/ as GitHub Pages would, rebuild on change, reload the browser.
 
-This is the loop between serve_http.py (what the browser sees) and watch.py (when the
+This is the loop between http.py (what the browser sees) and watch.py (when the
 inputs changed):
 - Once the watcher has settled, the main thread rebuilds (live.py): an edit to articles'
   text is applied to the site kept in memory, anything else is the ordinary incremental
@@ -8,7 +8,7 @@ inputs changed):
   unpickled.
 - A successful rebuild bumps an epoch; a failed one keeps the last good site/ served and
   remembers the error list.
-- After the reload, the search index is made in the background (live_index.py): the loop
+- After the reload, the search index is made in the background (search_index.py): the loop
   polls Pagefind's run between changes and publishes its bundle when it is done; its
   failure is shown as a failed build's.
 - Never calls the model. Ctrl-C stops it: at once when idle, after the build in progress
@@ -30,12 +30,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from .config import load_settings
-from .errors import InputError, MarginaliaError, Problem
-from .output import SITE_DIR
-from .serve_http import Server, ServeState
+from ..config import load_settings
+from ..errors import InputError, MarginaliaError, Problem
+from ..output import SITE_DIR
+from ..words import plural
+from .http import Server, ServeState
 from .watch import Watcher
-from .words import plural
 
 
 class _Interrupt:

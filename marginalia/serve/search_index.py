@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import search, stamp
-from .build import CACHE_DIR, Rendering
-from .errors import Problems
-from .output import SITE_DIR, Outputs, PublishReport, publish
+from .. import search, stamp
+from ..build import CACHE_DIR, Rendering
+from ..errors import Problems
+from ..output import SITE_DIR, Outputs, PublishReport, publish
 
 
 class BackgroundIndex:
