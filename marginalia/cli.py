@@ -66,7 +66,9 @@ def cmd_build(args: argparse.Namespace) -> int:
             f"site/ is {human_size(size)}, {share} GitHub Pages' {human_size(limit)} limit "
             "on a published site: "
             + ("GitHub Pages may refuse to publish it. " if over else "")
-            + "Keep large files (video, audio, archives) elsewhere and link to them."
+            + "Two ways out: a leaner site (large files elsewhere, `search: false`), or "
+            'object storage with `python build.py deploy`; see README, "Hosting a large '
+            'archive".'
         )
         if os.environ.get("GITHUB_ACTIONS") == "true":  # an annotation on the run's page
             print(f"::{'error' if over else 'warning'} title=Site size::{message}", file=sys.stderr)

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import PYTHON, article
+from conftest import PYTHON, REPO, article
 from s3_server import ACCESS_KEY, BUCKET, SECRET_KEY, S3Server, s3_fixture  # noqa: F401
 
 from marginalia.config import parse_settings
@@ -335,3 +335,18 @@ def test_each_kind_of_file_is_stored_with_its_type_cache_and_phase(
 ) -> None:
     stored = stored_as(rel)
     assert (stored.content_type, stored.cache_control, stored.phase) == (kind, cache, phase)
+
+
+def test_a_site_over_the_pages_limit_is_pointed_at_deploy_and_the_readme(
+    site, run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    monkeypatch.setenv("MARGINALIA_PAGES_SIZE_LIMIT", "1000")
+    root = site({"content/a.md": article("A")})
+    result = run("build", "--root", root)
+    assert result.status == 0
+    assert result.err.strip().endswith(
+        "Two ways out: a leaner site (large files elsewhere, `search: false`), or object "
+        'storage with `python build.py deploy`; see README, "Hosting a large archive".'
+    )
+    assert "\n## Hosting a large archive\n" in (REPO / "README.md").read_text(encoding="utf-8")
