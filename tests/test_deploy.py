@@ -350,3 +350,31 @@ def test_a_site_over_the_pages_limit_is_pointed_at_deploy_and_the_readme(
         'storage with `python build.py deploy`; see README, "Hosting a large archive".'
     )
     assert "\n## Hosting a large archive\n" in (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_readme_workflow_passes_actionlint_and_zizmor_and_uses_pages_yml_pins(
+    tmp_path: Path,
+) -> None:
+    """The workflow README's "Hosting a large archive" gives, as a user would save it."""
+    import textwrap
+
+    from test_publish import load_workflow
+    from test_workflows import audit
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    start = readme.index("   # .github/workflows/bucket.yml\n")
+    block = textwrap.dedent(readme[start : readme.index("   ```", start)])
+    saved = tmp_path / ".github" / "workflows" / "bucket.yml"
+    saved.parent.mkdir(parents=True)
+    saved.write_text(block, encoding="utf-8")
+    assert audit([saved]) == []
+
+    pages = (REPO / ".github" / "workflows" / "pages.yml").read_text(encoding="utf-8")
+    steps = load_workflow(saved)["jobs"]["deploy"]["steps"]
+    for each in steps:
+        assert "${{" not in each.get("run", ""), each["name"]
+        if "uses" in each:
+            assert f"uses: {each['uses']}" in pages, each["uses"]  # the same pinned SHA
+    secret_steps = [each["name"] for each in steps if "secrets." in str(each.get("env", ""))]
+    assert secret_steps == ["Publish to the bucket"]
+    assert steps[-1]["run"] == "python build.py deploy"
