@@ -74,7 +74,7 @@ ARTICLES = {
         "Harbour dues rise", "2024-05-01", "The council raised dues.", tags="port"
     ),
     "content/b.md": article("Ferry timetable", "2024-05-02", "Ferries run hourly.", tags="port"),
-    "content/c.md": article("Mill closes", "2024-05-03", "The mill closed.", tags="mill"),
+    "content/c.md": article("Mill closes", "2024-05-03", "The mill closed.", tags="mill, 製粉"),
 }
 
 
@@ -142,8 +142,12 @@ def test_an_edit_to_one_article_uploads_only_the_files_it_changed(site, run, s3:
 def test_a_removed_article_is_deleted_after_everything_else_is_up(site, run, s3: S3Server) -> None:
     root = built(site, run, ARTICLES)
     assert deploy(run, root, s3).status == 0
-    gone = {rel for rel in tree(root / "site") if rel.startswith(("2024/05/c/", "tags/mill/"))}
-    assert {"2024/05/c/index.html", "tags/mill/index.html", "tags/mill/feed.xml"} <= gone
+    gone = {
+        rel
+        for rel in tree(root / "site")
+        if rel.startswith(("2024/05/c/", "tags/mill/", "tags/製粉/"))
+    }
+    assert {"2024/05/c/index.html", "tags/mill/feed.xml", "tags/製粉/index.html"} <= gone
     (root / "content/c.md").unlink()
     (root / "content/d.md").write_text(article("Pier reopens", "2024-05-04", "It reopened."))
     (root / "static/logo.svg").parent.mkdir()

@@ -121,7 +121,7 @@ def describe(report: DeployReport) -> str:
     sent = f"{plural(len(plan.uploads), 'file')} ({human_size(plan.upload_bytes)})"
     if report.dry_run:
         return (
-            f"Would upload {sent} and delete {len(plan.deletes)} to {report.target}; "
+            f"Would upload {sent} to {report.target} and delete {len(plan.deletes)}; "
             f"{plan.unchanged} unchanged. Nothing was sent."
         )
     return (
