@@ -22,11 +22,11 @@ CONFIG_FILE = "config.yaml"
 PLACEHOLDER_BASE_URL = "https://USER.github.io/REPOSITORY/"
 """The base_url `init` writes, for the editor to replace: a build with it warns."""
 PERMALINK_FIELDS = ("year", "month", "day", "slug")
-# GitHub's rules: an owner is letters, digits and single inner hyphens (at most 39);
-# a repository name is letters, digits, '.', '_' and '-', but not '.' or '..'.
 BUCKET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]")
 # A setting that looks like a credential: config.yaml is committed, so never read one there.
 CREDENTIAL = re.compile(r"key|secret|password|token|credential", re.IGNORECASE)
+# GitHub's rules: an owner is letters, digits and single inner hyphens (at most 39);
+# a repository name is letters, digits, '.', '_' and '-', but not '.' or '..'.
 GITHUB_REPOSITORY = re.compile(
     r"(?=[^/]{1,39}/)[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*/(?!\.{1,2}$)[A-Za-z0-9._-]{1,100}"
 )

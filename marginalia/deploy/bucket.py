@@ -119,7 +119,7 @@ class Bucket:
             if refused:
                 first = refused[0]
                 raise DeployError(
-                    f"{self.target}: could not delete {len(refused)} objects, e.g. "
+                    f"could not delete {len(refused)} objects from {self.target}, e.g. "
                     f"{first.get('Key')}: {first.get('Code')} {first.get('Message', '')}".rstrip()
                 )
             yield from batch
