@@ -1,5 +1,5 @@
 """The command line: parses arguments and calls the build, check, new, init, analyze,
-import and serve.
+import, serve and deploy.
 
 Errors in the user's files end with a `path:line: message` list and exit 1; wrong
 usage exits 2; nothing here prints a traceback for either.
@@ -66,7 +66,9 @@ def cmd_build(args: argparse.Namespace) -> int:
             f"site/ is {human_size(size)}, {share} GitHub Pages' {human_size(limit)} limit "
             "on a published site: "
             + ("GitHub Pages may refuse to publish it. " if over else "")
-            + "Keep large files (video, audio, archives) elsewhere and link to them."
+            + "Two ways out: a leaner site (large files elsewhere, `search: false`), or "
+            'object storage with `python build.py deploy`; see README, "Hosting a large '
+            'archive".'
         )
         if os.environ.get("GITHUB_ACTIONS") == "true":  # an annotation on the run's page
             print(f"::{'error' if over else 'warning'} title=Site size::{message}", file=sys.stderr)
@@ -218,6 +220,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .serve import ServeOptions, serve
 
     return serve(args.root, ServeOptions(host=args.host, port=args.port, drafts=args.drafts))
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from .deploy import DeployOptions, deploy, describe
+
+    options = DeployOptions(
+        bucket=args.bucket,
+        endpoint_url=args.endpoint_url,
+        region=args.region,
+        prefix=args.prefix,
+        concurrency=args.concurrency,
+        dry_run=args.dry_run,
+    )
+    report = deploy(args.root, options, print)
+    print(describe(report))
+    return 0
 
 
 def _positive(text: str) -> int:
@@ -386,10 +404,41 @@ def make_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--drafts", action="store_true", help="include draft: true articles")
     serve.set_defaults(handler=cmd_serve)
+
+    deploy = commands.add_parser(
+        "deploy",
+        parents=[common],
+        help="publish site/ to an S3-compatible bucket: changed files, then deletions",
+    )
+    deploy.add_argument("--bucket", help="the bucket, instead of config's deploy.bucket")
+    deploy.add_argument(
+        "--endpoint-url", metavar="URL", help="the service's S3 endpoint (not for AWS S3)"
+    )
+    deploy.add_argument("--region", help="the bucket's region (R2: auto)")
+    deploy.add_argument("--prefix", metavar="FOLDER", help="the bucket's folder for the site")
+    deploy.add_argument(
+        "--concurrency", type=_positive, metavar="N", help="uploads in flight at once"
+    )
+    deploy.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list what would be uploaded and deleted; send nothing",
+    )
+    deploy.set_defaults(handler=cmd_deploy)
     return parser
 
 
-COMMANDS = ("build", "check", "new", "init", "analyze", "import", "request-check", "serve")
+COMMANDS = (
+    "build",
+    "check",
+    "new",
+    "init",
+    "analyze",
+    "import",
+    "request-check",
+    "serve",
+    "deploy",
+)
 
 
 # The options of build (the command when none is named) that take a value: a word after

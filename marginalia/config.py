@@ -22,6 +22,9 @@ CONFIG_FILE = "config.yaml"
 PLACEHOLDER_BASE_URL = "https://USER.github.io/REPOSITORY/"
 """The base_url `init` writes, for the editor to replace: a build with it warns."""
 PERMALINK_FIELDS = ("year", "month", "day", "slug")
+BUCKET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]")
+# A setting that looks like a credential: config.yaml is committed, so never read one there.
+CREDENTIAL = re.compile(r"key|secret|password|token|credential", re.IGNORECASE)
 # GitHub's rules: an owner is letters, digits and single inner hyphens (at most 39);
 # a repository name is letters, digits, '.', '_' and '-', but not '.' or '..'.
 GITHUB_REPOSITORY = re.compile(
@@ -87,6 +90,48 @@ class AnalysisSettings(_Strict):
         return value
 
 
+class DeploySettings(_Strict):
+    """Where `deploy` publishes site/: an S3-compatible bucket. The credentials are never
+    here: they come from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)."""
+
+    bucket: str | None = None
+    endpoint_url: str | None = None
+    """The provider's S3 endpoint (R2, B2, MinIO...); unset: AWS S3 in `region`."""
+    region: str | None = None
+    prefix: str = ""
+    """A folder of the bucket that holds the site; everything else under it is deleted."""
+    concurrency: Annotated[int, Field(ge=1, le=64)] = 8
+    """Uploads in flight at once."""
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket_name(cls, value: str | None) -> str | None:
+        if value is not None and not BUCKET_NAME.fullmatch(value):
+            raise ValueError(
+                "must be a bucket name: 3 to 63 letters, digits, '.', '-' or '_', like my-archive"
+            )
+        return value
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is not None and not is_web_url(value):
+            raise ValueError(
+                "must be an http(s) URL, like https://ACCOUNT.r2.cloudflarestorage.com"
+            )
+        return value
+
+    @field_validator("prefix")
+    @classmethod
+    def _folder(cls, value: str) -> str:
+        folder = value.strip("/")
+        if folder and any(part in ("", ".", "..") for part in folder.split("/")):
+            raise ValueError("must be a folder path like archive/ (no '..', '.' or '//')")
+        if "\\" in folder:
+            raise ValueError("must use '/' between folders, not '\\'")
+        return folder + "/" if folder else ""
+
+
 class Settings(_Strict):
     title: str
     base_url: str
@@ -105,6 +150,7 @@ class Settings(_Strict):
     markdown: MarkdownSettings = MarkdownSettings()
     feed: FeedSettings = FeedSettings()
     analysis: AnalysisSettings = AnalysisSettings()
+    deploy: DeploySettings = DeploySettings()
 
     @field_validator("base_url")
     @classmethod
@@ -190,6 +236,11 @@ def _describe(error: dict) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
         *parents, key = error["loc"]
+        if parents == ["deploy"] and CREDENTIAL.search(str(key)):
+            return (
+                "credentials are never read from config.yaml: set AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY in the environment (in GitHub Actions, as secrets)"
+            )
         close = near_miss(str(key), _known_keys(parents))
         return f"unknown setting: did you mean '{close}'?" if close else "unknown setting"
     if kind == "missing":
