@@ -316,7 +316,9 @@ def test_pages_it_cannot_use_are_listed_and_the_others_written(site, run, news) 
     assert result.status == 1
     assert written_files(root) == ["content/2025/03/yes.md"]
     assert f"{news.url('/missing/story')}: HTTP 404 Not Found" in result.err
-    assert f"{news.url('/world/')}: not an article (the page says it is a 'website')" in result.err
+    assert f"{news.url('/world/')}: not an article (its address, /world/, is a section front)" in (
+        result.err
+    )
     assert f"{news.url(SLOW)}: timed out after 0.5 s" in result.err
     assert f"{news.url('/files/budget.pdf')}: not an HTML page (application/pdf)" in result.err
     assert "wrote 1 article, 0 already in the archive, 4 could not be used" in result.err
