@@ -47,7 +47,7 @@ class Dated:
 
 
 @dataclass(frozen=True)
-class _Span:
+class Span:
     """The days an address's date allows: one day, or a whole month."""
 
     first: date
@@ -80,7 +80,7 @@ def choose_date(address: str | None, sources: list[Source]) -> Dated | None:
     else:
         return None
     chosen_day = day_of(chosen.moment)
-    near = _Span(chosen_day, chosen_day)
+    near = Span(chosen_day, chosen_day)
     set_aside = [
         f"{s.name} {day_of(s.moment).isoformat()}" for s in sources if not near.admits(s.moment)
     ]
@@ -95,7 +95,7 @@ def choose_date(address: str | None, sources: list[Source]) -> Dated | None:
     )
 
 
-def address_span(address: str | None) -> _Span | None:
+def address_span(address: str | None) -> Span | None:
     """The date in an article's address (its path), if it has one that is a real day or
     month, not in the future."""
     if not address:
@@ -106,7 +106,7 @@ def address_span(address: str | None) -> _Span | None:
         last_day = calendar.monthrange(year, month)[1]
         if day is not None and day > last_day:
             continue
-        span = _Span(date(year, month, day or 1), date(year, month, day or last_day))
+        span = Span(date(year, month, day or 1), date(year, month, day or last_day))
         if span.first <= date.today():
             return span
     return None

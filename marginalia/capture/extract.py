@@ -85,9 +85,12 @@ def _extract(html: str, url: str | None) -> Captured:
         include_tables=True,
         with_metadata=True,
     )
+    page_titles = _page_titles(tree)
+    article = _article_block(linked, page_titles)
+    headline = _one_line(str((article or {}).get("headline") or ""))
+    # trafilatura takes the first JSON-LD headline, which may be a related story's
     found_title = _one_line((doc.title if doc else None) or "")
-    article = _article_block(linked, [found_title, *_page_titles(tree)])
-    title = found_title or _one_line(str((article or {}).get("headline") or ""))
+    title = headline if _is_headline_of(headline, page_titles) else found_title or headline
     body = _with_quotes_marked(_without_title(doc.text or "", title), doc.body) if doc else ""
     # the page's canonical URL; where it was fetched from if it names none we can use
     source = (web_url(doc.url, url or "") if doc and doc.url else None) or url
@@ -133,12 +136,14 @@ def _article_block(linked: list[dict], titles: list[str]) -> dict | None:
     kind, the first whose headline is the page's title, else the first (a page may carry
     blocks for related stories too)."""
     typed = [item for item in linked if any(ARTICLE_TYPE.search(kind) for kind in _types(item))]
-    wanted = {_comparable(title) for title in titles if title}
-    for item in typed:
-        headline = _comparable(str(item.get("headline") or item.get("name") or ""))
-        if headline and any(t == headline or t.startswith(headline) for t in wanted):
-            return item
-    return typed[0] if typed else None
+    named = (item for item in typed if _is_headline_of(str(item.get("headline") or ""), titles))
+    return next(named, typed[0] if typed else None)
+
+
+def _is_headline_of(headline: str, titles: list[str]) -> bool:
+    """Whether headline is one of the page's titles, or begins it (`Headline | Outlet`)."""
+    wanted = _comparable(headline)
+    return bool(wanted) and any(_comparable(title).startswith(wanted) for title in titles)
 
 
 def _page_titles(tree: HtmlElement) -> list[str]:
