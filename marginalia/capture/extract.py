@@ -143,7 +143,10 @@ def _article_block(linked: list[dict], titles: list[str]) -> dict | None:
 def _is_headline_of(headline: str, titles: list[str]) -> bool:
     """Whether headline is one of the page's titles, or begins it (`Headline | Outlet`)."""
     wanted = _comparable(headline)
-    return bool(wanted) and any(_comparable(title).startswith(wanted) for title in titles)
+    return bool(wanted) and any(
+        (page := _comparable(title)).startswith(wanted) and not page[len(wanted) :][:1].isalnum()
+        for title in titles
+    )
 
 
 def _page_titles(tree: HtmlElement) -> list[str]:
