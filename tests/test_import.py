@@ -20,6 +20,7 @@ import pytest
 from marginalia import frontmatter
 from marginalia.capture.dating import address_span
 from marginalia.capture.fetch import MAX_IN_FLIGHT, USER_AGENT
+from marginalia.capture.pagekind import front_kind
 from marginalia.capture.urls import clean_url, url_key
 from marginalia.cli import main
 
@@ -411,6 +412,18 @@ def test_a_saved_page_is_imported_from_its_file(site, run) -> None:
     assert run("check", "--root", root).status == 0
 
 
+def test_a_base_href_is_not_the_articles_address(site, run, tmp_path) -> None:
+    # <base href> names the site, not the page: neither its source nor a home page
+    page = (FIXTURES / "byline-in-text.html").read_text(encoding="utf-8")
+    saved = tmp_path / "saved.html"
+    saved.write_text(page.replace("<head>", '<head><base href="https://news.example/">'), "utf-8")
+    root = site()
+    result = run("import", "--root", root, saved)
+    assert result.status == 0, result.err
+    meta, _ = front_matter(root / "content/2025/03/night-trains-return-to-the-coast-line.md")
+    assert "source" not in meta
+
+
 def test_a_page_without_title_or_date_is_refused(site, run, tmp_path) -> None:
     root = site()
     text = "".join(
@@ -708,6 +721,9 @@ def test_tracking_parameters_are_dropped_and_addresses_compared_alike() -> None:
         ("https://news.example/world/2025/03/07/ferry-strike", "2025-03-07"),
         ("https://news.example/fortune/2023-11/17/c_1129981476.htm", "2023-11-17"),
         ("http://news.example/20050601/n225789219.shtml", "2005-06-01"),
+        ("https://news.example/a/202311/17/WS65571297a310d5.html", "2023-11-17"),
+        ("https://news.example/home/2017/7/12/unter-uns-montauk", "2017-07-12"),
+        ("https://news.example/sport/1999-2000-season-review", None),
         ("https://news.example/business/2025/03/port-strike-dockers", "2025-03"),
         ("https://news.example/view/AEN20190820002300325", None),  # an id, not a date
         ("https://news.example/2099/01/01/from-the-future", None),
@@ -717,3 +733,22 @@ def test_tracking_parameters_are_dropped_and_addresses_compared_alike() -> None:
 def test_the_date_an_address_carries(address, span) -> None:
     found = address_span(address)
     assert (found.text() if found else None) == span
+
+
+@pytest.mark.parametrize(
+    ("address", "kind"),
+    [
+        ("https://news.example/", "a home page"),
+        ("https://news.example/index.html", "a home page"),
+        ("http://blog.example/?p=959", None),  # a post's address
+        ("https://news.example/world/", "a section front"),
+        ("https://news.example/us-news", "a section front"),
+        ("https://news.example/tag/ferries/page/2", "a tag or topic page"),
+        ("https://news.example/topics/climate-change/", "a tag or topic page"),
+        ("https://news.example/opinion/yes-column", None),
+        ("https://news.example/ferry-fares-rise-by-a-tenth", None),
+        ("https://news.example/2025/03/07/ferries", None),
+    ],
+)
+def test_the_list_page_an_address_is(address, kind) -> None:
+    assert front_kind(address, declared_article=False) == kind

@@ -5,7 +5,7 @@ block's datePublished is the site's (those are never read), a meta tag may be le
 the page a template was copied from, a second article block may be a related story's.
 The sources, most trusted first:
 
-1. the date in the article's address (`/2025/03/07/`, `2025-03-07`, `20250307`), set once
+1. the date in the article's address (`/2025/03/07/`, `2017/7/12`, `20250307`), set once
    when the article went up; an address with a year and month only (`/2025/03/`) is a
    check, not a date;
 2. `datePublished` of the page's article-typed JSON-LD block (extract chooses it);
@@ -28,7 +28,12 @@ from urllib.parse import unquote, urlsplit
 
 AGREE_DAYS = 2  # sources this close are one date read two ways (zones, late edits)
 _ADDRESS_DATE = re.compile(
-    r"(?<![0-9])((?:19|20)[0-9]{2})[-/_]?(0[1-9]|1[0-2])(?:[-/_]?(0[1-9]|[12][0-9]|3[01]))?(?![0-9])"
+    r"(?<![0-9])(?P<year>(?:19|20)[0-9]{2})"
+    # /2017/7/12/, 2025-03-07, 2023-11/17, /2025/03/ ...
+    r"(?:[-/_](?P<month>1[0-2]|0?[1-9])(?:[-/_](?P<day>[12][0-9]|3[01]|0?[1-9]))?"
+    # ... or 20250307, 202311/17
+    r"|(?P<month2>0[1-9]|1[0-2])(?:/?(?P<day2>0[1-9]|[12][0-9]|3[01]))?)"
+    r"(?![0-9])"
 )
 
 
@@ -102,7 +107,8 @@ def address_span(address: str | None) -> Span | None:
         return None
     path = unquote(urlsplit(address).path)
     for match in _ADDRESS_DATE.finditer(path):
-        year, month, day = int(match[1]), int(match[2]), int(match[3]) if match[3] else None
+        year, month = int(match["year"]), int(match["month"] or match["month2"])
+        day = int(match["day"] or match["day2"] or 0) or None
         last_day = calendar.monthrange(year, month)[1]
         if day is not None and day > last_day:
             continue

@@ -92,8 +92,7 @@ def _extract(html: str, url: str | None) -> Captured:
     found_title = _one_line((doc.title if doc else None) or "")
     title = headline if _is_headline_of(headline, page_titles) else found_title or headline
     body = _with_quotes_marked(_without_title(doc.text or "", title), doc.body) if doc else ""
-    # the page's canonical URL; where it was fetched from if it names none we can use
-    source = (web_url(doc.url, url or "") if doc and doc.url else None) or url
+    source = _own_address(tree, url)
     dated = choose_date(source, _date_sources(tree, article, doc.date if doc else None))
     reason = refusal(
         Evidence(
@@ -129,6 +128,15 @@ def _extract(html: str, url: str | None) -> Captured:
         body=body,
         notes=(dated.note,) if dated.note else (),
     )
+
+
+def _own_address(tree: HtmlElement, url: str | None) -> str | None:
+    """The page's canonical URL (`<link rel="canonical">`, else og:url) if it names one we
+    can use, else where it was fetched from. Not trafilatura's URL, which falls back to
+    `<base href>`: the site's address, not the article's."""
+    hrefs = [link.get("href") or "" for link in tree.xpath('//link[@rel="canonical"]')]
+    hrefs += _metas(tree, "og:url")
+    return next((found for href in hrefs if (found := web_url(href, url or ""))), None) or url
 
 
 def _article_block(linked: list[dict], titles: list[str]) -> dict | None:

@@ -98,8 +98,8 @@ def front_kind(address: str | None, declared_article: bool) -> str | None:
     if not address:
         return None
     segments = _segments(address)
-    if not segments:
-        return "a home page"
+    if not segments:  # `/?p=959` is a post's address
+        return None if urlsplit(address).query else "a home page"
     if segments[0].lower() in LISTING_PREFIXES and len(segments) <= 3:
         return "a tag or topic page"
     words = re.split(r"[-_]", segments[0])
