@@ -504,7 +504,7 @@ def test_the_date_is_the_articles_own_and_a_disagreement_is_explained(site, run,
         "/schools/2019/05/02/board-passes-budget": (
             "content/2019/05/school-board-passes-budget-with-two-new-teachers.md",
             "2019-05-02T09:00:00-04:00",
-            "dated 2019-05-02 by its meta tags, which agrees with its address; set aside as "
+            "dated 2019-05-02 by its meta tags (its address agrees); set aside as "
             "more than 2 days off: the article's JSON-LD 2025-05-14",
         ),
         # no date but the address's: a date alone

@@ -77,7 +77,7 @@ def choose_date(address: str | None, sources: list[Source]) -> Dated | None:
     span = address_span(address)
     agreeing = [source for source in sources if span and span.admits(source.moment)]
     if agreeing:
-        chosen, why = agreeing[0], ", which agrees with its address"
+        chosen, why = agreeing[0], " (its address agrees)"
     elif span is not None and span.first == span.last:
         chosen, why = Source("its address", span.first), ""
     elif sources:
