@@ -12,10 +12,11 @@ The sources, most trusted first:
 3. the publication meta tags (`article:published_time` and the like);
 4. htmldate's reading of the whole page (run by trafilatura with original_date=True).
 
-The date written is the first of 2-4 that agrees with the address (within two days), with
-its time and zone as the page states them; with no address date, the first of 2-4 there
-is; when the address has a full date and nothing agrees, the address's date alone. When
-a source is more than two days off the chosen date, the choice is explained in one line.
+The date written is the first of 2-4 that agrees with the address (within two days, or
+within its month), with its time and zone as the page states them; when nothing agrees,
+the address's date alone if it names a day, else the first of 2-4; with no date in the
+address, the first of 2-4 there is. When a source is more than two days off the chosen
+date, the choice is explained in one line.
 """
 
 from __future__ import annotations
