@@ -18,13 +18,16 @@ from pathlib import Path
 import pytest
 
 from marginalia import frontmatter
+from marginalia.capture.dating import address_span
 from marginalia.capture.fetch import MAX_IN_FLIGHT, USER_AGENT
+from marginalia.capture.pagekind import front_kind
 from marginalia.capture.urls import clean_url, url_key
 from marginalia.cli import main
 
 FIXTURES = Path(__file__).parent / "fixtures" / "capture"
 PLACEHOLDER = b"http://news.test"  # fixture pages name the server by this; served as its URL
 
+HTML = "text/html; charset=utf-8"
 # path -> (fixture file, Content-Type)
 PAGES = {
     "/business/2025/03/port-strike-dockers": ("jsonld-article.html", "text/html; charset=utf-8"),
@@ -43,6 +46,18 @@ PAGES = {
     "/feeds/malformed.rss": ("malformed-links.rss", "application/rss+xml"),
     "/harbour/pilots-join-strike": ("malformed-canonical.html", "text/html; charset=utf-8"),
     "/coast/": ("malformed-feed-link.html", "text/html; charset=utf-8"),
+    # real outlets' habits (issue 22): og:type that is not "article" on articles, list
+    # pages to refuse, and dates that are not the article's
+    "/culture/lighthouse-keepers-cottage-becomes-a-museum": ("website-article.html", HTML),
+    "/video/2025/04/01/ice-road-closes-early": ("video-article.html", HTML),
+    "/video/seals-breakwater": ("video-only.html", HTML),
+    "/harbour/new-pilot-boat-named": ("website-block-dated-earlier.html", HTML),
+    "/schools/board-passes-budget": ("meta-jsonld-disagree.html", HTML),
+    "/schools/2019/05/02/board-passes-budget": ("meta-jsonld-disagree.html", HTML),
+    "/city/2025/06/03/tram-line-extension-approved": ("date-in-address.html", HTML),
+    "/opinion/letters-ferry-fares": ("undated.html", HTML),
+    "/tag/ferries/": ("tag-page.html", HTML),
+    "/": ("home-page.html", HTML),
 }
 REDIRECTS = {
     "/r/orchard": "/valley/orchard-frost?utm_source=newsletter&utm_medium=email&fbclid=x1&page=2"
@@ -316,7 +331,9 @@ def test_pages_it_cannot_use_are_listed_and_the_others_written(site, run, news) 
     assert result.status == 1
     assert written_files(root) == ["content/2025/03/yes.md"]
     assert f"{news.url('/missing/story')}: HTTP 404 Not Found" in result.err
-    assert f"{news.url('/world/')}: not an article (the page says it is a 'website')" in result.err
+    assert f"{news.url('/world/')}: not an article (its address, /world/, is a section front)" in (
+        result.err
+    )
     assert f"{news.url(SLOW)}: timed out after 0.5 s" in result.err
     assert f"{news.url('/files/budget.pdf')}: not an HTML page (application/pdf)" in result.err
     assert "wrote 1 article, 0 already in the archive, 4 could not be used" in result.err
@@ -395,6 +412,18 @@ def test_a_saved_page_is_imported_from_its_file(site, run) -> None:
     assert run("check", "--root", root).status == 0
 
 
+def test_a_base_href_is_not_the_articles_address(site, run, tmp_path) -> None:
+    # <base href> names the site, not the page: neither its source nor a home page
+    page = (FIXTURES / "byline-in-text.html").read_text(encoding="utf-8")
+    saved = tmp_path / "saved.html"
+    saved.write_text(page.replace("<head>", '<head><base href="https://news.example/">'), "utf-8")
+    root = site()
+    result = run("import", "--root", root, saved)
+    assert result.status == 0, result.err
+    meta, _ = front_matter(root / "content/2025/03/night-trains-return-to-the-coast-line.md")
+    assert "source" not in meta
+
+
 def test_a_page_without_title_or_date_is_refused(site, run, tmp_path) -> None:
     root = site()
     text = "".join(
@@ -418,6 +447,101 @@ def test_a_page_without_title_or_date_is_refused(site, run, tmp_path) -> None:
     assert f"{untitled}: no title" in result.err
     assert f"{undated}: no publication date" in result.err
     assert written_files(root) == []
+
+
+def test_articles_are_imported_whatever_their_og_type(site, run, news) -> None:
+    root = site()
+    website = news.url("/culture/lighthouse-keepers-cottage-becomes-a-museum")
+    video = news.url("/video/2025/04/01/ice-road-closes-early")
+    result = run("import", "--root", root, website, video)
+    assert result.status == 0, result.err
+    expected = {
+        "content/2025/05/lighthouse-keepers-cottage-becomes-a-museum.md": {
+            "title": "Lighthouse keeper's cottage becomes a museum",
+            "date": "2025-05-20T07:45:00+02:00",
+            "source": website,
+            "source_name": "Coastline Post",
+            "authors": ["Hanne Vik"],
+            "summary": "The last keeper's family gave the cottage and his logbooks to the town.",
+        },
+        # 00:16 at +03:00 is the first of April where it was published (31 March in UTC)
+        "content/2025/04/ice-road-to-the-islands-closes-early.md": {
+            "title": "Ice road to the islands closes early",
+            "date": "2025-04-01T00:16:00+03:00",
+            "source": video,
+            "source_name": "Northern Herald",
+            "authors": ["Oskari Lehto"],
+            "summary": "A warm March thinned the ice; ferries take over from Wednesday.",
+        },
+    }
+    assert written_files(root) == sorted(expected)
+    for rel, fields in expected.items():
+        meta, body = front_matter(root / rel)
+        assert f"\ndate: {fields['date']}\n" in (root / rel).read_text(encoding="utf-8")
+        assert {**meta, "date": fields["date"]} == fields, rel
+        assert len(body.split("\n\n")) >= 3, rel
+    assert "dated" not in result.err  # the sources agreed: nothing to explain
+
+
+def test_the_date_is_the_articles_own_and_a_disagreement_is_explained(site, run, news) -> None:
+    root = site()
+    pages = {
+        # a WebSite/WebPage graph dated 2005 and a related story's NewsArticle first
+        "/harbour/new-pilot-boat-named": (
+            "content/2020/09/new-pilot-boat-named-after-harbours-first-woman-pilot.md",
+            "2020-09-14T06:30:00+02:00",
+            "dated 2020-09-14 by the article's JSON-LD; set aside as more than 2 days off: "
+            "htmldate 2005-07-26",
+        ),
+        # meta tags left from an older page; the article's JSON-LD is trusted over them
+        "/schools/board-passes-budget": (
+            "content/2025/05/school-board-passes-budget-with-two-new-teachers.md",
+            "2025-05-14T21:05:00-04:00",
+            "dated 2025-05-14 by the article's JSON-LD; set aside as more than 2 days off: "
+            "its meta tags 2019-05-02, htmldate 2019-05-02",
+        ),
+        # the same page at an address dated like its meta tags: the address decides
+        "/schools/2019/05/02/board-passes-budget": (
+            "content/2019/05/school-board-passes-budget-with-two-new-teachers.md",
+            "2019-05-02T09:00:00-04:00",
+            "dated 2019-05-02 by its meta tags (its address agrees); set aside as "
+            "more than 2 days off: the article's JSON-LD 2025-05-14",
+        ),
+        # no date but the address's: a date alone
+        "/city/2025/06/03/tram-line-extension-approved": (
+            "content/2025/06/tram-line-extension-approved.md",
+            "2025-06-03",
+            None,
+        ),
+    }
+    result = run("import", "--root", root, *(news.url(path) for path in pages))
+    assert result.status == 0, result.err
+    assert written_files(root) == sorted(rel for rel, _, _ in pages.values())
+    notes = [line for line in result.err.splitlines() if ": dated " in line]
+    for path, (rel, date, note) in pages.items():
+        assert f"\ndate: {date}\n" in (root / rel).read_text(encoding="utf-8"), rel
+        if note is not None:
+            assert f"{news.url(path)}: {note}" in notes
+    assert len(notes) == sum(1 for _, _, note in pages.values() if note)
+    assert run("check", "--root", root).status == 0
+
+
+def test_list_pages_and_undated_or_textless_pages_are_refused(site, run, news) -> None:
+    root = site()
+    refused = {
+        "/": "not an article (its address, /, is a home page)",
+        "/world/": "not an article (its address, /world/, is a section front)",
+        "/tag/ferries/": "not an article (its address, /tag/ferries/, is a tag or topic page)",
+        "/video/seals-breakwater": "not an article (the page says it is a 'video.other' and "
+        "has 1 of the 3 paragraphs of text an article has)",
+        "/opinion/letters-ferry-fares": "no publication date",
+    }
+    result = run("import", "--root", root, *(news.url(path) for path in refused))
+    assert result.status == 1
+    assert written_files(root) == []
+    for path, reason in refused.items():
+        assert f"{news.url(path)}: {reason}" in result.err.splitlines()
+    assert "wrote 0 articles, 0 already in the archive, 5 could not be used" in result.err
 
 
 def test_dry_run_writes_nothing(site, run, news) -> None:
@@ -589,3 +713,42 @@ def test_tracking_parameters_are_dropped_and_addresses_compared_alike() -> None:
         "https://news.example/a?a=1&b=2"
     )
     assert url_key("https://news.example/a?id=1") != url_key("https://news.example/a?id=2")
+
+
+@pytest.mark.parametrize(
+    ("address", "span"),
+    [
+        ("https://news.example/world/2025/03/07/ferry-strike", "2025-03-07"),
+        ("https://news.example/fortune/2023-11/17/c_1129981476.htm", "2023-11-17"),
+        ("http://news.example/20050601/n225789219.shtml", "2005-06-01"),
+        ("https://news.example/a/202311/17/WS65571297a310d5.html", "2023-11-17"),
+        ("https://news.example/home/2017/7/12/unter-uns-montauk", "2017-07-12"),
+        ("https://news.example/sport/1999-2000-season-review", None),
+        ("https://news.example/business/2025/03/port-strike-dockers", "2025-03"),
+        ("https://news.example/view/AEN20190820002300325", None),  # an id, not a date
+        ("https://news.example/2099/01/01/from-the-future", None),
+        ("https://news.example/opinion/yes-column", None),
+    ],
+)
+def test_the_date_an_address_carries(address, span) -> None:
+    found = address_span(address)
+    assert (found.text() if found else None) == span
+
+
+@pytest.mark.parametrize(
+    ("address", "kind"),
+    [
+        ("https://news.example/", "a home page"),
+        ("https://news.example/index.html", "a home page"),
+        ("http://blog.example/?p=959", None),  # a post's address
+        ("https://news.example/world/", "a section front"),
+        ("https://news.example/us-news", "a section front"),
+        ("https://news.example/tag/ferries/page/2", "a tag or topic page"),
+        ("https://news.example/topics/climate-change/", "a tag or topic page"),
+        ("https://news.example/opinion/yes-column", None),
+        ("https://news.example/ferry-fares-rise-by-a-tenth", None),
+        ("https://news.example/2025/03/07/ferries", None),
+    ],
+)
+def test_the_list_page_an_address_is(address, kind) -> None:
+    assert front_kind(address, declared_article=False) == kind

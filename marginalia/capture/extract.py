@@ -1,6 +1,7 @@
 """The article out of a page: text as Markdown and its metadata (trafilatura), with the
-publication time and declared authors and keywords read from JSON-LD and meta tags,
-which trafilatura gives as a day and a joined string."""
+declared authors and keywords read from JSON-LD and meta tags, which trafilatura gives as
+a joined string. Whether the page is an article at all is pagekind's to say, and which
+of its dates is the article's is dating's; this module gathers what they weigh."""
 
 from __future__ import annotations
 
@@ -17,10 +18,10 @@ from trafilatura.utils import load_html
 from trafilatura.xml import xmltotxt
 
 from ..content import is_web_url
+from .dating import Source, choose_date
+from .pagekind import ARTICLE_TYPE, LISTING_TYPE, Evidence, refusal, running_paragraphs
 from .urls import clean_url, web_url
 
-# og:type values and JSON-LD @types of pages that are news articles
-_ARTICLE_TYPE = re.compile(r"article|blogposting|posting|report", re.I)
 _DATE_METAS = (
     "article:published_time",
     "og:published_time",
@@ -37,6 +38,7 @@ _DATE_METAS = (
     "sailthru.date",
 )
 _AUTHOR_METAS = ("author", "article:author", "dc.creator", "byl", "parsely-author")
+_TITLE_METAS = ("og:title", "twitter:title")
 _MIN_TEXT_CHARS = 150  # less is a teaser or a caption, not an article
 
 
@@ -56,6 +58,7 @@ class Captured:
     summary: str | None
     tags: list[str]
     body: str  # Markdown
+    notes: tuple[str, ...] = ()  # what import says about how it read the page
 
 
 def extract_article(html: str, url: str | None) -> Captured:
@@ -73,10 +76,6 @@ def _extract(html: str, url: str | None) -> Captured:
     if tree is None:
         raise Unusable("not an HTML page")
     linked = _json_ld(tree)
-    article = next((item for item in linked if _ARTICLE_TYPE.search(_types(item))), None)
-    page_type = _meta(tree, "og:type")
-    if article is None and page_type and not _ARTICLE_TYPE.search(page_type):
-        raise Unusable(f"not an article (the page says it is a {page_type!r})")
     doc = trafilatura.bare_extraction(
         tree,
         url=url,
@@ -86,30 +85,101 @@ def _extract(html: str, url: str | None) -> Captured:
         include_tables=True,
         with_metadata=True,
     )
+    page_titles = _page_titles(tree)
+    article = _article_block(linked, page_titles)
+    headline = _one_line(str((article or {}).get("headline") or ""))
+    # trafilatura takes the first JSON-LD headline, which may be a related story's
+    found_title = _one_line((doc.title if doc else None) or "")
+    title = headline if _is_headline_of(headline, page_titles) else found_title or headline
+    body = _with_quotes_marked(_without_title(doc.text or "", title), doc.body) if doc else ""
+    source = _own_address(tree, url)
+    dated = choose_date(source, _date_sources(tree, article, doc.date if doc else None))
+    reason = refusal(
+        Evidence(
+            typed_article=article is not None,
+            declared=_meta(tree, "og:type"),
+            listing=next(
+                (kind for item in linked for kind in _types(item) if LISTING_TYPE.match(kind)), None
+            ),
+            address=source,
+            dated=dated is not None,
+            paragraphs=running_paragraphs(body),
+        )
+    )
+    if reason:
+        raise Unusable(reason)
     if doc is None:
         raise Unusable("no article text found")
-    title = _one_line(doc.title or str((article or {}).get("headline") or ""))
     if not title:
         raise Unusable("no title")
-    body = _with_quotes_marked(_without_title(doc.text or "", title), doc.body)
     if len(body) < _MIN_TEXT_CHARS:
         raise Unusable("no article text found")
-    published = _published(tree, article) or parse_moment(doc.date)
-    if published is None:
+    if dated is None:
         raise Unusable("no publication date")
-    # the page's canonical URL; where it was fetched from if it names none we can use
-    source = (web_url(doc.url, url or "") if doc.url else None) or url
     sitename = _one_line(doc.sitename or "")
     return Captured(
         title=title,
-        published=published,
+        published=dated.moment,
         source=clean_url(source) if source and is_web_url(source) else None,
         source_name=None if _is_host_name(sitename, [source, url, doc.hostname]) else sitename,
         authors=_authors(tree, article, doc.author),
         summary=_one_line(doc.description or "") or None,
         tags=_unique(_keywords(article) or [t for tag in doc.tags or [] for t in tag.split(",")]),
         body=body,
+        notes=(dated.note,) if dated.note else (),
     )
+
+
+def _own_address(tree: HtmlElement, url: str | None) -> str | None:
+    """The page's canonical URL (`<link rel="canonical">`, else og:url) if it names one we
+    can use, else where it was fetched from. Not trafilatura's URL, which falls back to
+    `<base href>`: the site's address, not the article's."""
+    hrefs = [link.get("href") or "" for link in tree.xpath('//link[@rel="canonical"]')]
+    hrefs += _metas(tree, "og:url")
+    return next((found for href in hrefs if (found := web_url(href, url or ""))), None) or url
+
+
+def _article_block(linked: list[dict], titles: list[str]) -> dict | None:
+    """The JSON-LD block about the page's own article: of those whose @type is an article
+    kind, the first whose headline is the page's title, else the first (a page may carry
+    blocks for related stories too)."""
+    typed = [item for item in linked if any(ARTICLE_TYPE.search(kind) for kind in _types(item))]
+    named = (item for item in typed if _is_headline_of(str(item.get("headline") or ""), titles))
+    return next(named, typed[0] if typed else None)
+
+
+def _is_headline_of(headline: str, titles: list[str]) -> bool:
+    """Whether headline is one of the page's titles, or begins it (`Headline | Outlet`)."""
+    wanted = _comparable(headline)
+    return bool(wanted) and any(
+        (page := _comparable(title)).startswith(wanted) and not page[len(wanted) :][:1].isalnum()
+        for title in titles
+    )
+
+
+def _page_titles(tree: HtmlElement) -> list[str]:
+    """What the page calls itself: og:title and the like, <title>, the first <h1>."""
+    titles = [value for name in _TITLE_METAS for value in _metas(tree, name)]
+    for element in tree.xpath("(//title)[1] | (//h1)[1]"):
+        titles.append(_one_line(element.text_content()))
+    return titles
+
+
+def _comparable(title: str) -> str:
+    return _one_line(title).casefold()
+
+
+def _date_sources(tree: HtmlElement, article: dict | None, found: str | None) -> list[Source]:
+    """The dates the page offers for its article, most trusted first (see dating)."""
+    sources = []
+    if moment := parse_moment((article or {}).get("datePublished")):
+        sources.append(Source("the article's JSON-LD", moment))
+    metas = (value for name in _DATE_METAS for value in _metas(tree, name))
+    if moment := next((moment for text in metas if (moment := parse_moment(text))), None):
+        sources.append(Source("its meta tags", moment))
+    if moment := parse_moment(found):
+        sources.append(Source("htmldate", moment))
+    return sources
 
 
 def markdown_of_fragment(html: str) -> str:
@@ -166,6 +236,7 @@ def _json_ld(tree: HtmlElement) -> list[dict]:
         elif isinstance(value, dict):
             found.append(value)
             collect(value.get("@graph"))
+            collect(value.get("mainEntity"))
 
     for script in tree.xpath('//script[@type="application/ld+json"]'):
         try:
@@ -175,9 +246,9 @@ def _json_ld(tree: HtmlElement) -> list[dict]:
     return found
 
 
-def _types(item: dict) -> str:
+def _types(item: dict) -> list[str]:
     kind = item.get("@type", "")
-    return " ".join(kind) if isinstance(kind, list) else str(kind)
+    return [str(k) for k in kind] if isinstance(kind, list) else [str(kind)]
 
 
 def _metas(tree: HtmlElement, name: str) -> list[str]:
@@ -208,12 +279,6 @@ def parse_moment(text: object) -> datetime | date | None:
         return datetime.fromisoformat(text)
     except ValueError:
         return None
-
-
-def _published(tree: HtmlElement, article: dict | None) -> datetime | date | None:
-    candidates = [(article or {}).get("datePublished")]
-    candidates += [value for name in _DATE_METAS for value in _metas(tree, name)]
-    return next((moment for text in candidates if (moment := parse_moment(text))), None)
 
 
 def _names(value: object) -> list[str]:

@@ -196,5 +196,6 @@ def _capture(
             reason = f"{response.reason} (the feed's entry cannot stand in: {reason})"
         report.failed.append((job.label, reason))
         return None
+    report.notes.extend((job.label, note) for note in article.notes)
     urls = [article.source, job.url, response.final_url if isinstance(response, Response) else None]
     return article, list(dict.fromkeys(url_key(url) for url in urls if url))
