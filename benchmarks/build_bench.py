@@ -27,12 +27,17 @@ edited article and the override are undone after every run.
 
     python benchmarks/build_bench.py [--sizes 1000,4000,10000] [--runs 3]
                                      [--workdir DIR] [--keep] [--profile] [--no-search]
+                                     [--bytes]
 
 Corpora are cached in --workdir (corpus-N/) and reused; without --workdir a temporary
 directory is used and deleted at the end unless --keep. --profile instead runs one cold
 build of the largest size under cProfile and prints the top 25 functions by cumulative
 time (only the main process is profiled; worker processes are not). --no-search builds
 with `search: false`, to compare with the figures from before search and with the floor.
+
+After the timings, a second table gives the bytes of the last cold build of each size per
+article, in all and by page kind (site_bytes()), with the input's bytes (content/ and
+analyses/) beside them; --bytes prints only that table, after one cold build per size.
 
 The table goes to stdout; progress and failures to stderr. Any build that exits non-zero
 stops the benchmark with exit status 1 and shows the build's output.
@@ -45,6 +50,7 @@ import io
 import os
 import platform
 import pstats
+import re
 import resource
 import shutil
 import statistics
@@ -417,6 +423,101 @@ def profile(workdir: Path, size: int) -> None:
 
 
 # --------------------------------------------------------------------------------------
+# Bytes by page kind
+
+# What each file of site/ is, by its path under the benchmark's permalink
+# (/{year}/{month}/{slug}/); the first pattern that matches the whole path wins.
+PAGE_KINDS = [
+    ("article pages", re.compile(r"\d{4}/\d{2}/(?!page/)[^/]+/index\.html")),
+    ("Pagefind bundle", re.compile(r"pagefind/.*")),
+    ("site feed", re.compile(r"feed\.xml")),
+    ("per-tag feeds", re.compile(r"tags/[^/]+/feed\.xml")),
+    ("tag pages", re.compile(r"tags/.*\.html")),
+    ("author pages", re.compile(r"authors/.*\.html")),
+    ("outlet pages", re.compile(r"sources/.*\.html")),
+    ("date lists", re.compile(r"(\d{4}/(\d{2}/)?(page/\d+/)?|archive/)index\.html")),
+    ("home pages", re.compile(r"(page/\d+/)?index\.html")),
+]
+OTHER_KIND = "other"
+
+
+def page_kind(rel: str) -> str:
+    """The kind of the file at rel (a path under site/, with '/')."""
+    return next((name for name, pattern in PAGE_KINDS if pattern.fullmatch(rel)), OTHER_KIND)
+
+
+def folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+@dataclass
+class SiteBytes:
+    """What one build wrote, by page kind: files and bytes; and the input's bytes."""
+
+    size: int
+    input_bytes: int
+    files: dict[str, int] = field(default_factory=dict)
+    bytes: dict[str, int] = field(default_factory=dict)
+
+
+def site_bytes(root: Path, size: int) -> SiteBytes:
+    """Count root/site/ by page kind, and root's content/ and analyses/."""
+    found = SiteBytes(size, folder_bytes(root / "content") + folder_bytes(root / "analyses"))
+    site = root / "site"
+    for path in site.rglob("*"):
+        if path.is_file():
+            kind = page_kind(path.relative_to(site).as_posix())
+            found.files[kind] = found.files.get(kind, 0) + 1
+            found.bytes[kind] = found.bytes.get(kind, 0) + path.stat().st_size
+    return found
+
+
+def bytes_table(measured: list[SiteBytes]) -> str:
+    """Bytes per article by page kind, one column per size; files and MB in all below."""
+    kinds = [name for name, _ in PAGE_KINDS] + [OTHER_KIND]
+    head = ["bytes per article", *(f"{m.size:,}" for m in measured)]
+    rows = [[kind, *(f"{m.bytes.get(kind, 0) / m.size:,.0f}" for m in measured)] for kind in kinds]
+    totals = [sum(m.bytes.values()) for m in measured]
+    rows += [
+        ["total", *(f"{t / m.size:,.0f}" for t, m in zip(totals, measured, strict=True))],
+        ["total MB", *(f"{t / 1e6:,.1f}" for t in totals)],
+        ["files", *(f"{sum(m.files.values()):,}" for m in measured)],
+        ["input MB", *(f"{m.input_bytes / 1e6:,.1f}" for m in measured)],
+        [
+            "output / input",
+            *(f"{t / m.input_bytes:.2f}" for t, m in zip(totals, measured, strict=True)),
+        ],
+    ]
+    widths = [max(len(row[c]) for row in [head, *rows]) for c in range(len(head))]
+
+    def line(cells: list[str]) -> str:
+        first, *rest = cells
+        return (
+            "| "
+            + " | ".join(
+                [first.ljust(widths[0])]
+                + [c.rjust(w) for c, w in zip(rest, widths[1:], strict=True)]
+            )
+            + " |"
+        )
+
+    rule = (
+        "|" + "-" * (widths[0] + 2) + "|" + "|".join("-" * (w + 1) + ":" for w in widths[1:]) + "|"
+    )
+    note = "Output of a cold build (search included) in bytes per article, by page kind."
+    return "\n".join([note, "", line(head), rule, *(line(row) for row in rows)])
+
+
+def measure_bytes(workdir: Path, size: int, search: bool) -> SiteBytes:
+    """One cold build of the corpus of `size` articles, counted."""
+    root = ensure_corpus(workdir, size, search)
+    clean_build_state(root)
+    build(root)
+    progress(f"[{size}] built, counting its bytes")
+    return site_bytes(root, size)
+
+
+# --------------------------------------------------------------------------------------
 # Reporting
 
 
@@ -550,6 +651,12 @@ def main() -> int:
         action="store_false",
         help="build with search: false (no Pagefind index; index columns read 0)",
     )
+    parser.add_argument(
+        "--bytes",
+        dest="bytes_only",
+        action="store_true",
+        help="only the bytes per article by page kind, after one cold build per size",
+    )
     args = parser.parse_args()
 
     for needed in (MAKE_CORPUS, FLOOR):
@@ -562,9 +669,14 @@ def main() -> int:
         print()
         if args.profile:
             profile(workdir, max(args.sizes))
+        elif args.bytes_only:
+            print(bytes_table([measure_bytes(workdir, n, args.search) for n in args.sizes]))
         else:
             results = [measure(workdir, size, args.runs, args.search) for size in args.sizes]
             print(table(results, args.runs))
+            print()  # each corpus keeps the site/ of its last cold build
+            counted = [site_bytes(workdir / f"corpus-{n}", n) for n in args.sizes]
+            print(bytes_table(counted))
     except BenchError as error:
         print(f"build_bench: {error}", file=sys.stderr)
         return 1

@@ -43,7 +43,10 @@ class MarkdownSettings(_Strict):
 
 class FeedSettings(_Strict):
     limit: Annotated[int, Field(ge=1)] = 20
-    """Entries per Atom feed."""
+    """Entries of the site's Atom feed."""
+    tag_limit: Annotated[int, Field(ge=1)] = 5
+    """Entries of each tag's Atom feed: a tag gains entries slower than the site, and its
+    feed is rewritten with each of them (issue 21: 20 full entries were 10% of a site)."""
 
 
 class Prices(_Strict):

@@ -35,7 +35,8 @@ def _changed(article: Article) -> datetime:
 
 @dataclass(frozen=True)
 class Feed:
-    """What one Atom feed holds: its newest `feed.limit` articles."""
+    """What one Atom feed holds: its newest articles (`feed.limit` of the site's,
+    `feed.tag_limit` of a tag's)."""
 
     path: str  # site path: /feed.xml, /tags/korea/feed.xml
     title: str
@@ -88,11 +89,11 @@ def _entry(urls: Urls, article: Article) -> Iterator[str]:
 
 def site_feeds(site: Site) -> Iterator[Feed]:
     """The main feed and one feed per tag."""
-    limit = site.settings.feed.limit
-    yield Feed("/feed.xml", site.settings.title, "/", site.articles[:limit])
+    limits = site.settings.feed
+    yield Feed("/feed.xml", site.settings.title, "/", site.articles[: limits.limit])
     for tag in site.terms["tags"]:
         title = f"{site.settings.title}: {tag.name}"
-        yield Feed(f"{tag.url}feed.xml", title, tag.url, tag.articles[:limit])
+        yield Feed(f"{tag.url}feed.xml", title, tag.url, tag.articles[: limits.tag_limit])
 
 
 def feed_jobs(site: Site, urls: Urls) -> Iterator[PageJob]:

@@ -85,6 +85,20 @@ class ListContext(_Common):
     up: list[Link]  # year and month pages: the pages above, the archive first
 
 
+class YearContext(_Common):
+    """A year's page: its months with their newest titles (its months' pages list every
+    article; a year's own paginated list would only repeat them)."""
+
+    heading: str
+    kind: str
+    term: None
+    feed_url: None
+    year: YearArchive
+    older: Link | None
+    newer: Link | None
+    up: list[Link]
+
+
 class TermsContext(_Common):
     heading: str
     kind: str
@@ -174,7 +188,6 @@ def article_jsonld(site: Site, urls: Urls, article: Article) -> dict[str, Any]:
         "datePublished": article.date.isoformat(),
         "dateModified": (article.updated or article.date).isoformat(),
         "url": urls.abs_url(article.url),
-        "mainEntityOfPage": urls.abs_url(article.url),
         "inLanguage": article.language,
         "publisher": {"@type": "Organization", "name": site.settings.title},
     }
@@ -259,20 +272,20 @@ def list_pages(site: Site, urls: Urls) -> Iterator[PageJob]:
         }
         yield PageJob(f"/{kind}/", "terms.html", dict(terms_context), "")
     for year in site.years:
-        yield from _paginated(
-            urls,
-            year.url,
-            year.articles,
-            per_page,
-            heading=str(year.year),
-            kind="year",
-            term=None,
-            feed_url=None,
-            description=f"Articles of {year.year}",
-            older=year.older,
-            newer=year.newer,
-            up=year.up,
-        )
+        year_context: YearContext = {
+            "heading": str(year.year),
+            "kind": "year",
+            "term": None,
+            "feed_url": None,
+            "year": year,
+            "older": year.older,
+            "newer": year.newer,
+            "up": year.up,
+            "canonical": urls.abs_url(year.url),
+            "page_title": str(year.year),
+            "description": f"Articles of {year.year}",
+        }
+        yield PageJob(year.url, "year.html", dict(year_context), "")
         for month in year.months:
             heading = month.title
             yield from _paginated(

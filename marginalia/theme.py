@@ -102,7 +102,7 @@ def isodate(moment: datetime) -> str:
 
 def jsonld(data: Any) -> Markup:
     """JSON safe inside <script>: '<', '>' and '&' escaped, so '</script>' cannot end it."""
-    text = json.dumps(data, ensure_ascii=False, sort_keys=True)
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 

@@ -37,7 +37,7 @@ def page(site_dir: Path, url: str) -> str:
 
 def titles_in(html: str) -> list[str]:
     """Article titles of a list page, in the order shown."""
-    return re.findall(r'<h2 class="item-title"><a href="[^"]*">([^<]*)</a>', html)
+    return re.findall(r'<li class="item">\n<h2><a href="[^"]*">([^<]*)</a>', html)
 
 
 class _Links(HTMLParser):
@@ -148,7 +148,11 @@ def test_year_and_month_archives_and_archive_page_with_counts(site, run):
         }
     )
     out = built(run, root)
-    assert titles_in(page(out, "/2024/")) == ["D", "C", "B"]
+    year = page(out, "/2024/")  # its months, newest first, with their titles
+    assert re.findall(r'<h2><a href="(/2024/\d\d/)">', year) == ["/2024/11/", "/2024/06/"]
+    assert re.search(r"<h1>2024</h1>\s*<p[^>]*>3 articles</p>", year)
+    assert year.index(">D</a>") < year.index(">C</a>") < year.index(">B</a>")
+    assert "/2024/page/2/" not in year and not (out / "2024/page").exists()
     assert titles_in(page(out, "/2024/06/")) == ["C", "B"]
     assert titles_in(page(out, "/2023/03/")) == ["A"]
     assert not (out / "2023/06").exists()

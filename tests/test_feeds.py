@@ -1,7 +1,7 @@
 """Atom feeds and the sitemap, read back by real parsers (feedparser, xml.etree).
 
 Design §4: /feed.xml and /tags/{tag}/feed.xml are full-content Atom feeds of the newest
-`feed.limit` articles; feeds and sitemap carry absolute URLs under base_url.
+`feed.limit` articles (`feed.tag_limit` for a tag's, issue 21); feeds and sitemap carry absolute URLs under base_url.
 """
 
 from __future__ import annotations
@@ -78,13 +78,13 @@ TITLES_NEWEST_FIRST = [
 ]
 
 
-def _config(base_url: str, limit: int | None = None) -> str:
+def _config(base_url: str, feed: str | None = None) -> str:
     text = f"title: Feed Test\nbase_url: {base_url}\ndescription: Feeds under test.\n"
-    return text + (f"feed:\n  limit: {limit}\n" if limit is not None else "")
+    return text + (f"feed: {feed}\n" if feed is not None else "")
 
 
-def _files(base_url: str, limit: int | None = None) -> dict[str, str]:
-    files = {"config.yaml": _config(base_url, limit)}
+def _files(base_url: str, feed: str | None = None) -> dict[str, str]:
+    files = {"config.yaml": _config(base_url, feed)}
     for rel, title, date, tags, authors, sentence in ARTICLES:
         files[f"content/{rel}"] = article(
             title=title,
@@ -102,8 +102,8 @@ def _url_of(base_url: str, rel: str) -> str:
     return f"{base_url}{year}/{month}/{name}/"
 
 
-def _built(site, run, base_url: str, limit: int | None = None) -> Path:
-    root = site(_files(base_url, limit))
+def _built(site, run, base_url: str, feed: str | None = None) -> Path:
+    root = site(_files(base_url, feed))
     result = run("build", "--root", root)
     assert result.status == 0, result.err
     return root / "site"
@@ -169,12 +169,13 @@ def test_hostile_title_round_trips(site, run) -> None:
     assert b"<script>" not in (out / "feed.xml").read_bytes()
 
 
-def test_feed_is_bounded_by_feed_limit(site, run) -> None:
-    out = _built(site, run, "https://example.org/", limit=2)
+def test_feeds_are_bounded_by_feed_limit_and_tag_limit(site, run) -> None:
+    out = _built(site, run, "https://example.org/", feed="{limit: 2, tag_limit: 3}")
     feed = _parse(out / "feed.xml")
     assert [e.title for e in feed.entries] == TITLES_NEWEST_FIRST[:2]
     energy = _parse(out / "tags" / "energy" / "feed.xml")
-    assert [e.title for e in energy.entries] == [HOSTILE_PARSED, "Fourth story"]
+    assert [e.title for e in energy.entries] == [HOSTILE_PARSED, "Fourth story", "Second story"]
+    assert "<h2" in energy.entries[1].content[0].value  # a tag's entries keep their full text
 
 
 @pytest.mark.parametrize("base_url", ["https://example.org/", "https://user.github.io/repo/"])

@@ -230,7 +230,7 @@ def test_reading_time_on_the_article_and_in_lists(site, run) -> None:
     files = {"content/a.md": article("Alpha", "2024-01-01", "word " * 700, tags="t")}
     out = build(site, run, files)
     assert "3 min read" in squash(doc(out, "/2024/01/a/").find("p", class_="byline").text)
-    for url in ["/", "/tags/t/", "/2024/", "/2024/01/"]:
+    for url in ["/", "/tags/t/", "/2024/01/"]:
         item = doc(out, url).find("li", class_="item")
         assert "3 min read" in squash(item.find("p", class_="meta").text), url
 
