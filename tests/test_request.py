@@ -453,6 +453,8 @@ def test_input_files_that_are_not_json_are_named(check, tmp_path: Path, run) -> 
         ("git@github.com:someone/my-news.git", "someone/my-news"),
         ("ssh://git@github.com/someone/my-news", "someone/my-news"),
         ("https://gitlab.com/someone/my-news.git", None),
+        ("https://[github.com/someone/my-news.git", None),  # malformed: no URL at all
+        ("git@[github.com:someone/my-news.git", None),
         (None, None),
     ],
 )
