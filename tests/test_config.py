@@ -182,6 +182,25 @@ def test_base_url_must_be_absolute_http(url: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://127.0.0.1/v1",
+        "http://127.0.0.1:11434x/v1",  # a port that is no number
+        "'http://[::1/v1'",  # an IPv6 address never closed
+        "http://[::1]x/v1",
+        "http://256.1.1.1/v1",
+        "http://☃.example/v1",  # an IDN: the client takes its xn-- form only
+        '"http://h\\t/v1"',  # a tab (YAML values lose other controls as read)
+    ],
+)
+def test_the_model_service_must_be_an_address_a_client_takes(url: str) -> None:
+    """The openai client raises at once, with a traceback, on what it cannot parse."""
+    error = only_error(BASE + f"analysis:\n  base_url: {url}\n")
+    assert error.line == 4
+    assert error.message.startswith("analysis.base_url: must be an http(s) URL"), error
+
+
+@pytest.mark.parametrize(
     ("url", "base_path", "normalised"),
     [
         ("https://u.github.io/archive", "/archive/", "https://u.github.io/archive/"),
