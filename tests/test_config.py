@@ -173,7 +173,17 @@ def test_a_timezone_cannot_be_a_path() -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["/archive/", "example.org/archive/", "ftp://example.org/", "https://", "mailto:a@b.c"]
+    "url",
+    [
+        "/archive/",
+        "example.org/archive/",
+        "ftp://example.org/",
+        "https://",
+        "mailto:a@b.c",
+        "'http://[::1/'",
+        "https://example.org:80x/",
+        '"https://example.org/a\\tb/"',  # a tab (YAML values lose other controls as read)
+    ],
 )
 def test_base_url_must_be_absolute_http(url: str) -> None:
     error = only_error(f"title: T\nbase_url: {url}\n")
