@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from . import yamltext
-from .content import is_web_url, near_miss
+from .content import is_service_url, is_web_url, near_miss
 from .errors import Problems
 
 CONFIG_FILE = "config.yaml"
@@ -81,8 +81,8 @@ class AnalysisSettings(_Strict):
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not is_web_url(value):
-            raise ValueError("must be an http(s) URL")
+        if value is not None and not is_service_url(value):
+            raise ValueError("must be an http(s) URL with a host name or IP address")
         return value
 
     @field_validator("prompt")

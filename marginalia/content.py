@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import ipaddress
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -118,9 +120,15 @@ class Page:
         return self.html_store.render("article", self.body)
 
 
+_URL_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def is_web_url(text: str) -> bool:
-    """An http(s) URL with a host and, if it has one, a port: what an article's `source`
-    must be, and what any URL from outside must be before it is used."""
+    """An http(s) URL with a host and, if it has one, a port, and no control character
+    (a tab or a newline in `--base-url` would be in every page): what an article's
+    `source` must be, and what any URL from outside must be before it is used."""
+    if _URL_CONTROL.search(text):
+        return False
     try:
         parts = urlsplit(text)
         host = parts.hostname  # None for 'https://:80/'; ValueError for 'http://[::1'
@@ -128,6 +136,32 @@ def is_web_url(text: str) -> bool:
     except ValueError:
         return False
     return host is not None and parts.scheme in ("http", "https")
+
+
+# user info, then a bracketed IPv6 address or a host of ASCII letters, digits, '.', '-'
+# and '_' (an IDN in its xn-- form), then a port
+_SERVICE_NETLOC = re.compile(r"(?:[^@]*@)?(\[[^\]]*\]|[A-Za-z0-9_.-]+)(?::[0-9]+)?")
+
+
+def is_service_url(text: str) -> bool:
+    """A web URL (is_web_url) that every HTTP client takes: ASCII, no space,
+    and a host that is a name, a valid IPv4 address or a valid IPv6 one in brackets. What
+    the model service's address must be: the openai client raises, at once and with a
+    traceback, on 'http://256.1.1.1/', 'http://[::1]x/' or a host no IDNA encoder takes."""
+    if not (is_web_url(text) and text.isascii() and " " not in text):
+        return False
+    netloc = _SERVICE_NETLOC.fullmatch(urlsplit(text).netloc)
+    if netloc is None:
+        return False
+    host = netloc[1]
+    try:
+        if host.startswith("["):
+            ipaddress.IPv6Address(host[1:-1])
+        elif re.fullmatch(r"[0-9.]+", host):
+            ipaddress.IPv4Address(host)
+    except ValueError:
+        return False
+    return True
 
 
 class _Fields:

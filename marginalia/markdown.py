@@ -28,7 +28,9 @@ too. Those two are regex passes over the raw HTML alone (an HTML block, an inlin
 which is the editor's own and trusted: at worst an odd spelling is left as written.
 
 A str that no UTF-8 file can hold (a lone surrogate) has those code points replaced
-before parsing, so no input makes the parser refuse.
+before parsing, so no input makes the parser refuse. A character reference decodes to any
+code point (`&#1;`, `&#xFFFF;`), so the HTML is made fit once written (chars.fit), as
+the text it was made from was.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from urllib.parse import quote
 import pyromark
 from markupsafe import Markup
 
+from .chars import fit
 from .slugs import slugify
 
 # Ids the default theme gives its own elements (skip link, "Scroll down" link target).
@@ -402,7 +405,7 @@ class _Writer:
             elif kind == "FootnoteReference":
                 self.footnote_reference(value)
         body = "".join(out)
-        return body + self.footnotes() if self.numbers else body
+        return fit(body + self.footnotes() if self.numbers else body)
 
 
 # --- the renderers ---------------------------------------------------------------------------

@@ -277,8 +277,12 @@ def github_repository(folder: Path) -> str | None:
     folder is in (a repository cloned empty has no commit yet: that is fine), or None."""
     if not folder.is_dir():
         return None
-    parts = urlsplit(_https_remote(_git(folder, "remote", "get-url", "origin")))
-    if parts.scheme not in ("https", "ssh") or parts.hostname != "github.com":
+    try:
+        parts = urlsplit(_https_remote(_git(folder, "remote", "get-url", "origin")))
+        host = parts.hostname
+    except ValueError:  # 'https://[github.com/o/r': an IPv6 host never closed
+        return None
+    if parts.scheme not in ("https", "ssh") or host != "github.com":
         return None
     name = parts.path.strip("/").removesuffix(".git")
     return name if GITHUB_REPOSITORY.fullmatch(name) else None

@@ -4,7 +4,9 @@ text, cut at a word to the length of a meta description.
 It is read from the Markdown source with a few regular expressions, not rendered: it is
 made once per parsed file (the record cache keeps it), for 10,000 articles, and must not
 depend on the Markdown engine. A construct it misreads can only make the summary worse,
-never unsafe: it is text, and templates and feeds escape it.
+never unsafe: it is text, and templates and feeds escape it. A character reference
+decodes to what the body could not hold as written (`&#x81;`, `&#xFEFF;`): the text is
+made fit again (chars.fit), as the rendered body is.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
+
+from .chars import fit
 
 LIMIT = 160
 """Characters, about what search engines show of a meta description."""
@@ -116,9 +120,9 @@ def _plain(match: re.Match[str]) -> str:
 
 def plain_text(markdown: str) -> str:
     """Inline Markdown as text: marks, links' targets, images and tags removed; entities
-    decoded; white space collapsed."""
+    decoded (and made fit, chars.fit); white space collapsed."""
     text = _INLINE.sub(_plain, markdown.replace("\\\n", " "))
-    return " ".join(html.unescape(text).split())
+    return " ".join(fit(html.unescape(text)).split())
 
 
 def cut(text: str, limit: int = LIMIT) -> str:

@@ -571,6 +571,24 @@ def test_a_service_that_cannot_be_reached_is_named_with_its_url(site, run, monke
     assert "Traceback" not in result.out + result.err
 
 
+@pytest.mark.parametrize("batch", [False, True], ids=["analyze", "batch"])
+@pytest.mark.parametrize(
+    "base",
+    ["http://127.0.0.1:12345x/v1", "http://[::1/v1", "http://256.1.1.1/v1", "http://h\x01/v1"],
+)
+def test_a_malformed_openai_base_url_is_one_line(site, run, monkeypatch, base, batch):
+    """A port that is no number, an IPv6 address never closed: no parser reads them; no
+    HTTP client takes an IPv4 address out of range or a control character."""
+    monkeypatch.setenv("OPENAI_BASE_URL", base)
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    root = make_site(site, {"2024/06/a.md": article("A")})
+    result = run("analyze", *(["--batch"] if batch else []), "--root", root)
+    assert result.status == 1
+    assert result.err == f"marginalia: OPENAI_BASE_URL is not a usable http(s) URL: {base}\n"
+    assert result.out == ""
+    assert sidecars(root) == []
+
+
 KEY = "sk-proj-LEAKCANARY-4f9c2e7a1b8d"
 
 

@@ -173,12 +173,41 @@ def test_a_timezone_cannot_be_a_path() -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["/archive/", "example.org/archive/", "ftp://example.org/", "https://", "mailto:a@b.c"]
+    "url",
+    [
+        "/archive/",
+        "example.org/archive/",
+        "ftp://example.org/",
+        "https://",
+        "mailto:a@b.c",
+        "'http://[::1/'",
+        "https://example.org:80x/",
+        '"https://example.org/a\\tb/"',  # a tab (YAML values lose other controls as read)
+    ],
 )
 def test_base_url_must_be_absolute_http(url: str) -> None:
     error = only_error(f"title: T\nbase_url: {url}\n")
     assert error.line == 2
     assert "base_url" in error.message
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://127.0.0.1/v1",
+        "http://127.0.0.1:11434x/v1",  # a port that is no number
+        "'http://[::1/v1'",  # an IPv6 address never closed
+        "http://[::1]x/v1",
+        "http://256.1.1.1/v1",
+        "http://☃.example/v1",  # an IDN: the client takes its xn-- form only
+        '"http://h\\t/v1"',  # a tab (YAML values lose other controls as read)
+    ],
+)
+def test_the_model_service_must_be_an_address_a_client_takes(url: str) -> None:
+    """The openai client raises at once, with a traceback, on what it cannot parse."""
+    error = only_error(BASE + f"analysis:\n  base_url: {url}\n")
+    assert error.line == 4
+    assert error.message.startswith("analysis.base_url: must be an http(s) URL"), error
 
 
 @pytest.mark.parametrize(

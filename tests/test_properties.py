@@ -1,29 +1,42 @@
 """Property: whatever an article file holds, the loader never crashes.
 
-It yields an Article, or at least one error located at the file (and a line in it).
+It yields an Article, or at least one error located at the file (and a line in it). And
+whatever text the article holds, all the build derives from it (its page, the lists,
+feeds, JSON-LD, meta description, search document) is what HTML's and XML's parsers take.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime, timedelta, timezone
 from html.parser import HTMLParser
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import feedparser
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from marginalia import frontmatter
+from marginalia.archive import assemble
+from marginalia.build import Rendering, attach_html, render_site
 from marginalia.chars import fit
+from marginalia.config import load_settings
 from marginalia.content import ARTICLE_KEYS, Article, load_content, parse_article, read_document
 from marginalia.errors import Problems
+from marginalia.feeds import feed_jobs
 from marginalia.markdown import analysis_renderer, article_renderer
+from marginalia.pages import article_pages, list_pages
+from marginalia.search import document, search_page
 from marginalia.slugs import is_safe_slug
 
 ZONE = ZoneInfo("Europe/Berlin")
 SHOWN = "content/2024/a.md"
+ATOM = "{http://www.w3.org/2005/Atom}"
 FAST = settings(
     max_examples=200,
     deadline=None,
@@ -358,3 +371,147 @@ def test_markdown_never_crashes(text: str, unsafe_html: bool) -> None:
     """No text stops a build: not markdown-it.rs's old panics (`[a `b`), nor a surrogate."""
     assert isinstance(article_renderer(unsafe_html, "/sub/")(text), str)
     assert isinstance(render_analysis(text), str)
+
+
+# --- derived text: whatever the editor's text holds, pages and feeds can carry it -----------
+
+# What the HTML standard's tokenizer reports as a parse error wherever it stands: NUL
+# (unexpected-null-character), controls but ASCII white space, surrogates, noncharacters.
+HTML_ERROR_CHARACTERS = "\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef" + "".join(
+    f"{chr(plane | 0xFFFE)}{chr(plane | 0xFFFF)}" for plane in range(0, 0x110000, 0x10000)
+)
+NOT_FOR_HTML = re.compile(f"[{HTML_ERROR_CHARACTERS}]")
+HOSTILE_BITS = st.sampled_from(
+    [
+        *("\x00", "\ufeff", "\x01", "\x07", "\x0b", "\x0c", "\x1b", "\x7f", "\x85", "\x9f"),
+        *("\ufdd0", "\ufffe", "\uffff", "\U0010ffff", "\u2028", "\r", "\r\n", "\t", "\n\n"),
+        *("&#0;", "&#1;", "&#12;", "&#x81;", "&#xFEFF;", "&#xFFFF;", "&#xD800;", "&amp;"),
+        *("]]>", "</script>", "<!--", '"', "\\", "# ", "*", "`", "[a](/x)", " "),
+    ]
+)
+
+
+def hostile_text(*, surrogates: bool) -> st.SearchStrategy[str]:
+    """Any text, hostile characters likely. Only a str holds a lone surrogate: no UTF-8
+    file, and no YAML value (PyYAML refuses the escape `"\\ud800"`)."""
+    parts = [HOSTILE_BITS, st.text(max_size=6)]
+    if surrogates:
+        parts.append(st.characters(categories=["Cs"]))
+    return st.lists(st.one_of(*parts), max_size=20).map("".join)
+
+
+def named(text: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """A title, tag or author: a letter amid hostile text, so it is never left empty."""
+    return st.builds(lambda before, after: f"{before}X{after}", text, text)
+
+
+class PageMetadata(HTMLParser):
+    """The meta description and the JSON-LD of a page, as a browser's parser reads them."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.description: str | None = None
+        self.jsonld: list[str] = []
+        self.in_jsonld = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "meta" and found.get("name") == "description":
+            self.description = found.get("content")
+        self.in_jsonld = tag == "script" and found.get("type") == "application/ld+json"
+        if self.in_jsonld:
+            self.jsonld.append("")
+
+    def handle_data(self, data: str) -> None:
+        if self.in_jsonld:
+            self.jsonld[-1] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        self.in_jsonld = False
+
+
+def html_accepted(data: bytes, where: str) -> str:
+    """UTF-8 with no character HTML's parser reports as an error: the text."""
+    text = data.decode("utf-8")  # strict: a surrogate written with surrogatepass fails here
+    bad = NOT_FOR_HTML.search(text)
+    assert bad is None, f"{where}: {bad[0]!r} in {text[bad.start() - 60 : bad.end() + 20]!r}"
+    return text
+
+
+def page_metadata(text: str) -> PageMetadata:
+    parser = PageMetadata()
+    parser.feed(text)
+    parser.close()
+    return parser
+
+
+def feed_accepted(data: bytes, where: str) -> feedparser.FeedParserDict:
+    """A feed feedparser reads without a bozo flag."""
+    parsed = feedparser.parse(data)
+    assert not parsed.bozo, f"{where}: {parsed.get('bozo_exception')}"
+    return parsed
+
+
+def lines_as_xml(text: str) -> str:
+    """XML reads each CR and CR LF as LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+@pytest.fixture(scope="module")
+def rendering(tmp_path_factory: pytest.TempPathFactory) -> Rendering:
+    """The build's rendering of an empty site: its environment renders every example's
+    pages (made anew, its templates would be parsed again for each)."""
+    root = tmp_path_factory.mktemp("derived")
+    (root / "config.yaml").write_text("title: T\nbase_url: https://example.org/\n")
+    problems = Problems()
+    site = assemble(load_settings(root), [], [], {}, problems)
+    return render_site(root, site, problems, site_dir=None, cache_dir=None)[1]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    title=named(hostile_text(surrogates=False)),
+    tag=named(hostile_text(surrogates=False)),
+    author=named(hostile_text(surrogates=False)),
+    summary=st.none() | hostile_text(surrogates=False),
+    body=hostile_text(surrogates=True),
+)
+def test_derived_text_is_what_html_and_xml_take(
+    rendering: Rendering, title: str, tag: str, author: str, summary: str | None, body: str
+) -> None:
+    """The article's page, lists, feeds and search document, made from any text the
+    loader is given: HTML's parser reports no character, XML's parser and feedparser take
+    every feed, and the summary, title, JSON-LD and meta description read back as made."""
+    meta = {"title": title, "date": "2024-06-20", "tags": [tag], "authors": [author]}
+    if summary is not None:
+        meta["summary"] = summary
+    front = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False)
+    problems = Problems()
+    doc = frontmatter.parse(f"---\n{front}---\n{body}")
+    found = parse_article(doc, "2024/a.md", ZONE, problems)
+    assert found is not None and not problems.errors, problems.errors
+    derived = [found.title, found.summary, *found.tag_names, *found.author_names]
+    for text in derived:
+        assert not NOT_FOR_HTML.search(text) and "\ufeff" not in text, (text, derived)
+    config, urls = rendering.site.settings, rendering.urls
+    site = assemble(config, [found], [], {}, problems)
+    assert not problems.errors, problems.errors
+    attach_html(site)
+    jobs = [*article_pages(site, urls), *list_pages(site, urls), search_page(site, urls)]
+    made = {job.url: job.render(rendering.env) for job in [*jobs, *feed_jobs(site, urls)]}
+    made["search document"] = document(found, config.language).encode("utf-8")
+    for where, data in made.items():
+        if where.endswith(".xml"):
+            ET.fromstring(data)  # expat refuses every character XML 1.0 forbids
+        else:
+            html_accepted(data, where)
+    page = page_metadata(made[found.url].decode("utf-8"))
+    assert (page.description or "") == (found.summary or config.description)
+    [jsonld] = page.jsonld
+    assert json.loads(jsonld)["headline"] == found.title
+    assert json.loads(jsonld).get("description", "") == found.summary
+    [parsed] = feed_accepted(made["/feed.xml"], "/feed.xml").entries
+    assert parsed.title == lines_as_xml(found.title).strip()
+    [entry] = ET.fromstring(made["/feed.xml"]).iter(f"{ATOM}entry")
+    assert entry.findtext(f"{ATOM}title") == lines_as_xml(found.title)
+    assert entry.findtext(f"{ATOM}summary", "") == lines_as_xml(found.summary)

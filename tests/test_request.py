@@ -283,6 +283,16 @@ def test_the_address_of_an_article_page_on_this_site_is_accepted(check) -> None:
             "not the page of an article",
         ),
         ("file:///etc/passwd", "not the page of an article"),
+        # malformed: no parser reads them (an IPv6 host never closed, a port no number)
+        ("http://[::1/2025/03/electric-ferry-trial/", "not the page of an article"),
+        (
+            "https://example.github.io:443x/marginalia/2025/03/electric-ferry-trial/",
+            "not the page of an article",
+        ),
+        (
+            "https://example.github.io:99999/marginalia/2025/03/electric-ferry-trial/",
+            "not the page of an article",
+        ),
         ("javascript:alert(1)", "not the page of an article"),
         ("2099/01/no-such-article.md", "no article at the file"),
         ("pages/about.md", "no article at the file"),
@@ -443,6 +453,8 @@ def test_input_files_that_are_not_json_are_named(check, tmp_path: Path, run) -> 
         ("git@github.com:someone/my-news.git", "someone/my-news"),
         ("ssh://git@github.com/someone/my-news", "someone/my-news"),
         ("https://gitlab.com/someone/my-news.git", None),
+        ("https://[github.com/someone/my-news.git", None),  # malformed: no URL at all
+        ("git@[github.com:someone/my-news.git", None),
         (None, None),
     ],
 )

@@ -319,6 +319,29 @@ def test_serves_site_under_base_path_as_github_pages_would(served: Served) -> No
     assert_no_injection(site_dir)
 
 
+def raw_request(port: int, target: str) -> bytes:
+    """The whole answer to a GET of target, sent as written (http.client parses an
+    absolute target itself, and refuses what serve must)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=DEADLINE) as connection:
+        connection.sendall(
+            f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
+        )
+        return b"".join(iter(lambda: connection.recv(65536), b""))
+
+
+def test_a_malformed_request_path_is_a_400(served: Served) -> None:
+    """A request target no parser reads as a URL (an IPv6 host never closed) is a 400,
+    not a traceback and a dropped connection. (http.server makes `//[x` the path `/[x`,
+    which is no page.)"""
+    before = len(served.output())
+    for target, status in (("http://[x/news/", 400), ("http://[::1/", 400), ("//[x", 404)):
+        answer = raw_request(served.port, target)
+        assert answer.startswith(f"HTTP/1.0 {status} ".encode()), (target, answer[:200])
+        assert (b"not a usable request path" in answer) == (status == 400), answer
+    assert served.request("/news/").status == 200
+    assert "Traceback" not in served.output()[before:]
+
+
 def test_an_edit_rebuilds_the_page_and_reloads(served: Served, events: Events) -> None:
     path = served.root / "content/2024/05/story-1.md"
     before = served.status()

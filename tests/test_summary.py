@@ -1,11 +1,15 @@
 """An article without a summary gets its first paragraph as one (issue 11): plain text,
-cut at a word, in lists, feeds, the meta description and JSON-LD."""
+cut at a word, in lists, feeds, the meta description and JSON-LD; a NUL in it shows as
+U+FFFD, as in the rendered body, and no control character reaches any file (issue 18)."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import pickle
 import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import feedparser
 import pytest
@@ -13,6 +17,7 @@ from conftest import article
 
 from marginalia import records
 from marginalia.build import CACHE_DIR
+from marginalia.search import BUNDLE_DIR
 from marginalia.summary import LIMIT, summary_of
 
 
@@ -33,6 +38,7 @@ from marginalia.summary import LIMIT, summary_of
         ("AT&amp;T \\*is not\\* emphasis<sup>1</sup>[^1].", "AT&T *is not* emphasis1."),
         ("", ""),
         ("```\nonly code\n```\n", ""),
+        ("a &#1;&#x81; b &#xFEFF;c &#xFFFF;&#0;", "a b c \ufffd"),
     ],
     ids=[
         "first",
@@ -45,6 +51,7 @@ from marginalia.summary import LIMIT, summary_of
         "escapes",
         "empty",
         "no-paragraph",
+        "references-to-controls",
     ],
 )
 def test_the_first_paragraph_as_plain_text(body: str, summary: str) -> None:
@@ -122,3 +129,66 @@ def test_records_an_older_marginalia_parsed_are_parsed_again(site, run) -> None:
     assert run("build", "--full", "--root", root).status == 0
     html = (root / "site/index.html").read_text(encoding="utf-8")
     assert '<p class="summary">The first paragraph.</p>' in html
+
+
+# Written as an editor's tools can leave them: a BOM before the first paragraph, a NUL and
+# a bell in it; YAML escapes put controls, a NUL and DEL in the title, tags and author.
+HOSTILE_FILE = (
+    b"---\n"
+    b'title: "Control\\a characters\\x01 in a \\0 title"\n'
+    b"date: 2025-01-15T10:00:00+00:00\n"
+    b'tags: ["Ko\\x1brea", "Nul\\0tag"]\n'
+    b'authors: ["Ann\\x7f Author"]\n'
+    b"---\n" + "\ufeffText with a NUL \x00 char and a bell \x07 here.\n\nMore.\n".encode()
+)
+FIT_SUMMARY = "Text with a NUL \ufffd char and a bell here."
+FIT_TITLE = "Control characters in a \ufffd title"
+UNFIT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufeff]")
+
+
+def site_texts(out: Path) -> dict[str, str]:
+    """{path in site/: text} of every file the build wrote from the site's text: all but
+    Pagefind's own program and binary index, whose fragments (gzip of "pagefind_dcd" and
+    a JSON document) hold the indexed text and are read for it."""
+    texts = {}
+    for path in sorted(out.rglob("*")):
+        rel = path.relative_to(out).as_posix()
+        if path.suffix == ".pf_fragment":
+            data = gzip.decompress(path.read_bytes()).removeprefix(b"pagefind_dcd")
+            texts[rel] = json.dumps(json.loads(data), ensure_ascii=False)
+        elif path.is_file() and not rel.startswith(f"{BUNDLE_DIR}/"):
+            texts[rel] = path.read_bytes().decode("utf-8")
+    return texts
+
+
+def test_a_nul_bom_and_controls_reach_no_file_and_every_feed_parses(site, run) -> None:
+    root = site({"content/2025/01/nul.md": HOSTILE_FILE})
+    result = run("build", "--root", root)
+    assert result.status == 0, result.err
+    out = root / "site"
+    texts = site_texts(out)
+    assert any(rel.endswith(".pf_fragment") for rel in texts), sorted(texts)
+    for rel, text in texts.items():
+        bad = UNFIT.search(text)
+        assert bad is None, f"site/{rel}: {bad[0]!r} in {text[bad.start() - 60 : bad.end() + 20]!r}"
+    assert f'<p class="summary">{FIT_SUMMARY}</p>' in texts["index.html"]
+    assert f'<p class="summary">{FIT_SUMMARY}</p>' in texts["2025/01/index.html"]
+    page = texts["2025/01/nul/index.html"]
+    assert f'<meta name="description" content="{FIT_SUMMARY}">' in page
+    # the body as the Markdown engine renders it (the bell's spaces are the summary's one)
+    assert "<p>Text with a NUL \ufffd char and a bell  here.</p>" in page
+    script = re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.S)
+    jsonld = json.loads(script[1])
+    assert (jsonld["headline"], jsonld["description"]) == (FIT_TITLE, FIT_SUMMARY)
+    assert jsonld["keywords"] == ["Korea", "Nul\ufffdtag"]
+    assert any(FIT_SUMMARY in text for rel, text in texts.items() if rel.endswith("fragment"))
+    feeds = sorted(rel for rel in texts if rel.endswith("feed.xml"))
+    assert len(feeds) == 3, feeds  # the site's and one for each tag
+    for rel in [*feeds, "sitemap.xml"]:
+        ET.fromstring(texts[rel].encode())
+    for rel in feeds:
+        parsed = feedparser.parse(texts[rel].encode())
+        assert not parsed.bozo, f"{rel}: {parsed.get('bozo_exception')}"
+        [entry] = parsed.entries
+        assert (entry.title, entry.summary) == (FIT_TITLE, FIT_SUMMARY), rel
+        assert [tag.label for tag in entry.tags] == ["Korea", "Nul\ufffdtag"]

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ..config import AnalysisSettings, Settings
-from ..content import CONTENT_DIR, is_web_url
+from ..content import CONTENT_DIR, is_service_url
 from ..errors import MarginaliaError, Problems, UsageError
 from ..words import plural
 from .client import AnalysisFailed, Answer, Endpoint, ask, make_client, request_body
@@ -91,7 +91,7 @@ def base_url_for(analysis: AnalysisSettings) -> str | None:
     The environment wins so that a CI variable or one run can point elsewhere without
     editing config.yaml."""
     from_environment = os.environ.get("OPENAI_BASE_URL", "").strip()
-    if from_environment and not is_web_url(from_environment):
+    if from_environment and not is_service_url(from_environment):
         raise BadServiceUrl(f"OPENAI_BASE_URL is not a usable http(s) URL: {from_environment}")
     return from_environment or analysis.base_url or None
 

@@ -260,7 +260,7 @@ class Handler(BaseHTTPRequestHandler):
     def _respond(self, body: bool) -> None:
         try:
             parts = urlsplit(self.path)
-        except ValueError:  # '//[x': what a browser never sends, but a client may
+        except ValueError:  # 'http://[x/': a client's, no browser's ('//[x' is read '/[x')
             return self.send_error(HTTPStatus.BAD_REQUEST, "not a usable request path")
         path = unquote(parts.path)
         query = f"?{parts.query}" if parts.query else ""
