@@ -1040,3 +1040,13 @@ def test_an_answer_that_is_not_the_json_asked_for_fails_that_article_only(site, 
     line = next(ln for ln in result.out.splitlines() if "failed: content/2024/06/bad.md: " in ln)
     assert words in line.lower(), line
     assert sidecars(root) == ["2024/06/good.md"]
+
+
+def test_an_analysis_ending_in_an_open_code_block_keeps_its_notes(site, run, service):
+    root = make_site(site, {"2024/06/a.md": article("A", body="Body text.")})
+    note = {"quote": "Body text.", "kind": "context", "text": "A note."}
+    service.enqueue(Reply(content=structured_content("### A\n```\ncode never closed", [note])))
+    assert run("analyze", "--root", root).status == 0
+    sidecar = sidecar_of(root, "2024/06/a.md")
+    assert sidecar.body == "### A\n```\ncode never closed\n```\n"  # closed before the notes
+    assert [(n.quote, n.text) for n in sidecar.notes] == [("Body text.", "A note.")]
