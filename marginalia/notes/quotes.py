@@ -1,7 +1,9 @@
 """Whether each note's quote is the article's: the check `analyze` and `check` report.
 
-A note whose quote is empty, or occurs in no single passage of the article (a quote
-spanning two paragraphs is not the article's words either), is kept in the sidecar for
+A quote is compared as text (its Markdown marks, if a model copied them from the
+article's source, dropped; then match.normalise). A note whose quote is empty, or occurs
+in no single passage of the article (a quote spanning two paragraphs is not the
+article's words either), is kept in the sidecar for
 the editor to fix and shown beside no paragraph. Only `unmatched` knows how passages are
 found, so that it can follow the page's own placement rule.
 """
@@ -34,7 +36,7 @@ def unmatched(article: Article, notes: Sequence[Note]) -> list[int]:
     found = passages(article.body)
     missing = []
     for index, note in enumerate(notes):
-        quote = normalise(note.quote)
+        quote = normalise(plain_text(note.quote))  # a model may copy the Markdown's marks
         if not quote or not any(quote in passage for passage in found):
             missing.append(index)
     return missing
