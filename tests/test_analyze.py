@@ -118,9 +118,19 @@ def requested_titles(fake: FakeOpenAI, since: int = 0) -> list[str]:
     return titles
 
 
+def for_titles(replies: dict[str, Reply]):
+    """A responder: each reply for the article with its title, the default for the rest."""
+
+    def respond(body) -> Reply | None:
+        asked = body["messages"][-1]["content"]
+        return next((r for title, r in replies.items() if f"Title: {title}\n" in asked), None)
+
+    return respond
+
+
 def for_title(title: str, reply: Reply):
     """A responder: `reply` for the article with that title, the default for the rest."""
-    return lambda body: reply if f"Title: {title}\n" in (body["messages"][-1]["content"]) else None
+    return for_titles({title: reply})
 
 
 def sidecar_of(root: Path, rel: str):

@@ -22,7 +22,15 @@ import openai
 import pytest
 from conftest import PYTHON, REPO, article, write_files
 from fake_openai import BatchPlan, FakeOpenAI, Fault, Reply, fake_openai  # noqa: F401
-from test_analyze import CONFIG, make_site, service, sidecar_of, sidecar_text, sidecars  # noqa: F401
+from test_analyze import (  # noqa: F401
+    CONFIG,
+    for_titles,
+    make_site,
+    service,
+    sidecar_of,
+    sidecar_text,
+    sidecars,
+)
 
 from marginalia.analysis import jsonl
 
@@ -165,12 +173,11 @@ def test_batch_failing_validation_is_reported_and_sent_again(site, run, service)
 def test_error_lines_fail_their_articles_only_and_are_sent_again(site, run, service):
     root = four(site)
     assert batch_run(run, root).status == 0
-    service.responder = lambda body: (
-        Reply(status=400, error_message="context too long")
-        if "Title: A2\n" in body["messages"][-1]["content"]
-        else Reply(finish_reason="length")
-        if "Title: A3\n" in body["messages"][-1]["content"]
-        else None
+    service.responder = for_titles(
+        {
+            "A2": Reply(status=400, error_message="context too long"),
+            "A3": Reply(finish_reason="length"),
+        }
     )
     service.finish_batches()
     result = batch_run(run, root)
@@ -196,12 +203,11 @@ def test_answers_are_validated_and_quotes_checked_as_analyze_does(site, run, ser
     lines = service.file_lines(service.batches[newest(service)]["input_file_id"])
     assert {line["body"]["response_format"]["type"] for line in lines} == {"json_schema"}
     not_there = {"quote": "Not in it.", "kind": "check", "text": "Which words?"}
-    service.responder = lambda body: (
-        Reply(content="### What is reported\nMarkdown, not JSON.")
-        if "Title: A2\n" in body["messages"][-1]["content"]
-        else Reply(notes=[not_there])
-        if "Title: A3\n" in body["messages"][-1]["content"]
-        else None
+    service.responder = for_titles(
+        {
+            "A2": Reply(content="### What is reported\nMarkdown, not JSON."),
+            "A3": Reply(notes=[not_there]),
+        }
     )
     service.finish_batches()
     result = batch_run(run, root)

@@ -48,6 +48,8 @@ def split_notes(
     """(the analysis without its notes, the notes) of a sidecar's body. A malformed note
     is an error naming the file and line (`first_line` is the body's first line in the
     file); fenced code is never read as a heading."""
+    if NOTES_HEADING not in body:  # most sidecars: nothing to look for
+        return body, []
     lines = body.split("\n")
     start = _notes_start(lines)
     if start is None:
@@ -64,7 +66,7 @@ def split_notes(
                 notes.append(note)
 
     for number, line in enumerate(lines[start + 1 :], start + 1):
-        found = _NOTE_HEADING.fullmatch(line)
+        found = _NOTE_HEADING.fullmatch(line) if line.startswith("###") else None
         if found:
             close()
             heading, chunk = (number, found[1]), []
@@ -85,7 +87,8 @@ def _notes_start(lines: list[str]) -> int | None:
     for number, line in enumerate(lines):
         if not fence and line.rstrip() == NOTES_HEADING:
             return number
-        fence = _fence_after(fence, line)
+        if "`" in line or "~" in line:  # the regular expression only where it can match
+            fence = _fence_after(fence, line)
     return None
 
 
