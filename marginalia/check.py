@@ -7,8 +7,10 @@ from pathlib import Path
 
 from .analysis.plan import State, counts, make_plan
 from .analysis.prompt import load_prompt
+from .analysis.sidecar import ANALYSES_DIR
 from .build import load_and_render
 from .errors import Problem
+from .notes.quotes import unmatched_problems
 from .words import plural
 
 
@@ -45,10 +47,18 @@ def check(root: Path, *, drafts: bool = False) -> CheckReport:
     prompt = load_prompt(root, settings.analysis.prompt)
     plan = make_plan(site.articles, prompt.sha256)
     prompt_only = sum(1 for item in plan if item.stale_reason == "prompt changed")
+    quotes = [
+        problem
+        for item in plan
+        if item.sidecar is not None
+        for problem in unmatched_problems(
+            item.article, item.sidecar.notes, f"{ANALYSES_DIR}/{item.article.path}"
+        )
+    ]
     return CheckReport(
         len(site.articles),
         len(site.pages),
         dict(counts(plan)),
         prompt_only,
-        sorted(set(problems.warnings)),
+        sorted(set(problems.warnings + quotes)),
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -70,6 +70,9 @@ class AnalysisSettings(_Strict):
     price_per_million_tokens: Prices = Prices()
     batch_price_per_million_tokens: Prices | None = None
     """Prices of batch jobs (analyze --batch); unset: half of price_per_million_tokens."""
+    structured: Literal["auto", "json_schema", "json_object"] = "auto"
+    """How the answer's JSON is asked for (analysis/answer.py): Structured Outputs, JSON
+    mode, or auto: Structured Outputs until the server refuses them."""
 
     @property
     def batch_prices(self) -> Prices:

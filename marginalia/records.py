@@ -22,10 +22,10 @@ from .errors import Problem, Problems
 from .workers import map_ranges
 
 RECORDS = "records-{:02}.pickle"
-FORMAT = 4
+FORMAT = 5
 """Raised whenever what parsing gives changes for the same file (2: a summary made from
-the first paragraph; 3: reading time; 4: text made fit for a page, chars.fit), so that records an older Marginalia parsed are
-parsed again."""
+the first paragraph; 3: reading time; 4: text made fit for a page, chars.fit; 5: an
+analysis's notes), so that records an older Marginalia parsed are parsed again."""
 SHARDS = 16
 PARSE_PARALLEL_FROM = 500  # fewer files than this parse faster than a pool starts
 T = TypeVar("T")

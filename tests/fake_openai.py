@@ -21,7 +21,18 @@ Each request takes the next ``Reply`` from the queue (``enqueue``); when the que
 is empty it asks ``responder(request_json)`` (if set; returning ``None`` means
 "default"); otherwise it answers with the default reply: content
 ``"### What is reported\\nAnalysis of: <first 60 chars of the last user message>"``,
-the request's model echoed back, ``finish_reason="stop"`` and estimated usage.
+the request's model echoed back, ``finish_reason="stop"`` and estimated usage. A
+request with a ``response_format`` (JSON) gets that analysis as a JSON object with notes
+(``structured_content``): by default one note quoting the first words of the article
+(the text between ``<<<`` and ``>>>``, else after the first blank line); ``Reply(notes=...)``
+gives others.
+
+Response formats: ``FakeOpenAI(structured="json_schema")`` (the default) takes
+Structured Outputs as OpenAI does, refusing with a 400 a ``json_schema`` that strict
+mode would refuse (an object without ``additionalProperties: false`` or with a property
+not required); ``structured="json_object"`` is a server that knows JSON mode only and
+answers a ``json_schema`` request with a 400, as llama.cpp's server did before September
+2024 (``response_format type must be one of "text" or "json_object"``).
 
 Batches: ``POST /v1/files`` (multipart upload), ``GET /v1/files/{id}`` and
 ``/v1/files/{id}/content``; ``POST /v1/batches`` (create, with metadata), ``GET
@@ -61,8 +72,10 @@ __all__ = [
     "RecordedRequest",
     "Reply",
     "default_content",
+    "default_notes",
     "error_body",
     "fake_openai",
+    "structured_content",
 ]
 
 
@@ -107,6 +120,8 @@ class Reply:
                      request's model).
       usage          ``{"prompt_tokens", "completion_tokens", "total_tokens"}``
                      (default: estimated, ~4 characters per token).
+      notes          for a request with a ``response_format``, the notes of the AUTO
+                     content: ``[{"quote", "kind", "text"}]`` (default: one).
 
     Failures:
       status         HTTP status; non-2xx answers with an OpenAI-shaped error
@@ -136,6 +151,7 @@ class Reply:
     hang: float = 0.0
     raw_body: bytes | str | None = None
     content_type: str = "application/json"
+    notes: list[dict[str, str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -206,6 +222,7 @@ class FakeOpenAI:
         replies: Iterator[Reply] | list[Reply] | tuple[Reply, ...] = (),
         responder: Responder | None = None,
         api_key: str | None = None,
+        structured: str = "json_schema",
     ) -> None:
         #: seconds to wait before answering every request (cut short by stop()).
         self.latency = latency
@@ -215,6 +232,8 @@ class FakeOpenAI:
         self.responder = responder
         #: if set, requests without ``Authorization: Bearer <api_key>`` get a 401.
         self.api_key = api_key
+        #: "json_schema": Structured Outputs taken; "json_object": JSON mode only.
+        self.structured = structured
 
         self._lock = threading.Lock()
         self._queue: collections.deque[Reply] = collections.deque(replies)
@@ -496,6 +515,9 @@ class FakeOpenAI:
             self._in_flight -= 1
 
     def _next_reply(self, request_json: Any) -> Reply:
+        refused = self._format_refusal(request_json)
+        if refused is not None:
+            return refused
         with self._lock:
             if self._queue:
                 return self._queue.popleft()
@@ -505,6 +527,25 @@ class FakeOpenAI:
             if reply is not None:
                 return reply
         return Reply()
+
+    def _format_refusal(self, request_json: Any) -> Reply | None:
+        """The 400 this server gives a response_format it does not take, else None."""
+        wanted = (request_json or {}).get("response_format") or {}
+        if wanted.get("type") != "json_schema":
+            return None
+        if self.structured == "json_object":
+            message = (
+                'response_format type must be one of "text" or "json_object", but got: json_schema'
+            )
+            return Reply(status=400, error_message=message)
+        problem = _strict_schema_problem((wanted.get("json_schema") or {}).get("schema"))
+        if problem:
+            name = (wanted.get("json_schema") or {}).get("name")
+            return Reply(
+                status=400,
+                error_message=f"Invalid schema for response_format '{name}': {problem}",
+            )
+        return None
 
     def _sleep(self, seconds: float) -> bool:
         """Wait, unless the server stops first. Returns False if it stopped."""
@@ -516,6 +557,9 @@ class FakeOpenAI:
         content = reply.content
         if content is AUTO:
             content = default_content(request_json)
+            if (request_json or {}).get("response_format"):
+                notes = default_notes(request_json) if reply.notes is None else reply.notes
+                content = structured_content(content, notes)
         model = reply.model or self.model or (request_json or {}).get("model") or ""
         usage = reply.usage
         if usage is None:
@@ -552,6 +596,47 @@ class FakeOpenAI:
 def default_content(request_json: Any) -> str:
     """The default answer's content for a request."""
     return f"### What is reported\nAnalysis of: {_last_user_text(request_json)[:60]}"
+
+
+def structured_content(analysis: str, notes: list[dict[str, str]]) -> str:
+    """An answer's content as the analysis pass asks for it: a JSON object."""
+    return json.dumps({"analysis": analysis, "notes": notes}, ensure_ascii=False)
+
+
+def default_notes(request_json: Any) -> list[dict[str, str]]:
+    """One note quoting the first (at most six) words of the article asked about."""
+    text = _last_user_text(request_json)
+    if "<<<" in text:
+        text = text.split("<<<", 1)[1].split(">>>", 1)[0]
+    else:
+        text = text.partition("\n\n")[2]
+    words = text.split()[:6]
+    if not words:
+        return []
+    return [{"quote": " ".join(words), "kind": "context", "text": "A note on the opening."}]
+
+
+def _strict_schema_problem(schema: Any, where: str = "()") -> str:
+    """What OpenAI's strict mode refuses in a JSON schema: an object whose properties
+    are not all required, or that allows others; "" if nothing."""
+    if not isinstance(schema, dict):
+        return f"In context={where}, the schema must be an object" if where == "()" else ""
+    if schema.get("type") == "object":
+        if schema.get("additionalProperties") is not False:
+            return f"In context={where}, 'additionalProperties' is required to be supplied and to be false."
+        properties = schema.get("properties") or {}
+        if sorted(schema.get("required") or []) != sorted(properties):
+            return f"In context={where}, 'required' is required to be supplied and to be an array including every key in properties."
+    children = [
+        *((schema.get("properties") or {}).items()),
+        *((schema.get("$defs") or {}).items()),
+        *([("items", schema["items"])] if "items" in schema else []),
+    ]
+    for name, child in children:
+        problem = _strict_schema_problem(child, f"{where}/{name}")
+        if problem:
+            return problem
+    return ""
 
 
 def error_body(status: int, message: str | None = None) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import hashlib
 import html.parser
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -21,10 +22,16 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import PYTHON, REPO, article, write_files
-from fake_openai import FakeOpenAI, Reply, fake_openai  # noqa: F401 (the fixture, by name)
+from fake_openai import (  # noqa: F401 (the fixture, by name)
+    FakeOpenAI,
+    Reply,
+    fake_openai,
+    structured_content,
+)
 
 import marginalia.analysis.run  # noqa: F401 - imported up front: openai's import time is not a test's
 from marginalia import frontmatter
+from marginalia.analysis.answer import SCHEMA, system_message
 from marginalia.analysis.sidecar import read_sidecar
 from marginalia.content import article_sha256
 from marginalia.errors import Problems
@@ -111,9 +118,19 @@ def requested_titles(fake: FakeOpenAI, since: int = 0) -> list[str]:
     return titles
 
 
+def for_titles(replies: dict[str, Reply]):
+    """A responder: each reply for the article with its title, the default for the rest."""
+
+    def respond(body) -> Reply | None:
+        asked = body["messages"][-1]["content"]
+        return next((r for title, r in replies.items() if f"Title: {title}\n" in asked), None)
+
+    return respond
+
+
 def for_title(title: str, reply: Reply):
     """A responder: `reply` for the article with that title, the default for the rest."""
-    return lambda body: reply if f"Title: {title}\n" in (body["messages"][-1]["content"]) else None
+    return for_titles({title: reply})
 
 
 def sidecar_of(root: Path, rel: str):
@@ -294,9 +311,14 @@ def test_prompt_front_matter_reaches_the_request(site, run, service):
     assert body["temperature"] == 0.7
     assert body.get("max_tokens", body.get("max_completion_tokens")) == 321
     assert body["messages"] == [
-        {"role": "system", "content": SYSTEM},
+        {"role": "system", "content": system_message(SYSTEM)},  # the prompt's, then the shape
         {"role": "user", "content": "Title: A\n\nThe body."},
     ]
+    assert "JSON object" in system_message(SYSTEM)
+    assert body["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "analysis_with_notes", "strict": True, "schema": SCHEMA},
+    }
     assert run("analyze", "--root", root, "--force", "--model", "cli-model").status == 0
     assert service.requests[-1].json["model"] == "cli-model"  # --model beats the prompt
 
@@ -331,7 +353,7 @@ def test_sidecar_records_model_usage_hashes_and_time(site, run, service):
     )
     service.enqueue(
         Reply(
-            content=MODEL_TEXT,
+            content=structured_content(MODEL_TEXT, []),
             model="gpt-4o-mini-2024-07-18",
             usage={"prompt_tokens": 812, "completion_tokens": 402, "total_tokens": 1214},
         )
@@ -659,7 +681,7 @@ def test_dry_run_prints_plan_tokens_and_cost_and_makes_no_calls(site, run, servi
         return max(1, (len(text) + 3) // 4)
 
     tokens = sum(
-        approx(SYSTEM) + approx(f"Title: {t}\n\n{b}")
+        approx(system_message(SYSTEM)) + approx(f"Title: {t}\n\n{b}")
         for t, b in [("Alpha", "Alpha body."), ("Beta", "Beta.")]
     )
     cost = (tokens * 10 + 2 * 100 * 30) / 1e6
@@ -801,6 +823,11 @@ HOSTILE = """\
 """
 
 
+HOSTILE_NOTE = (
+    "<img src=x onerror=\"alert('xss-note')\"> [who says](javascript:alert('xss-note-link'))"
+)
+
+
 class _Collector(html.parser.HTMLParser):
     """Every element as (tag, attrs, inside the analysis section?)."""
 
@@ -829,9 +856,11 @@ class _Collector(html.parser.HTMLParser):
 
 def test_hostile_model_text_is_inert_on_the_built_page(site, run, service):
     root = make_site(site, {"2024/06/hostile.md": article("Hostile", slug="hostile")})
-    service.enqueue(Reply(content=HOSTILE))
+    note = {"quote": "Body text.", "kind": "check", "text": HOSTILE_NOTE}
+    service.enqueue(Reply(content=structured_content(HOSTILE, [note])))
     assert run("analyze", "--root", root).status == 0
     assert "<script>" in (root / "analyses/2024/06/hostile.md").read_text(encoding="utf-8")
+    assert sidecar_of(root, "2024/06/hostile.md").notes[0].text == HOSTILE_NOTE  # kept as written
     build = run("build", "--root", root)
     assert build.status == 0, build.err
 
@@ -862,3 +891,190 @@ def test_hostile_model_text_is_inert_on_the_built_page(site, run, service):
                 )
     scripts = re.findall(r"<script\b[^>]*>(.*?)</script>", page, re.DOTALL)
     assert all("alert" not in script for script in scripts)
+
+
+# -- notes in the margin (issue 20) ----------------------------------------------------
+
+BRIDGE = """\
+Officials said the "new bridge" will open in 2026, after years of delay.
+
+The mayor said the plan   costs
+  $40 million — a figure the council disputes.
+
+서울시는 다리 건설을 승인했다.
+
+The council met twice. The council met again in May.
+"""
+BRIDGE_ANALYSIS = "### What is reported\nA bridge, its cost and its date."
+BRIDGE_NOTES = [
+    ("check", "will open in 2026", "An exact quote."),
+    (
+        "context",
+        "the \u201cnew bridge\u201d will open",
+        "Curly marks where the article has straight.",
+    ),
+    ("check", "the plan costs $40 million", "Other white space than the article's."),
+    ("context", "서울시는 다리 건설을 승인했다", "In Korean."),
+    ("source", "The council met", "Twice in the article: the page takes the first place."),
+    ("missing", "the bridge will close in 2030", "Words the article does not contain."),
+    ("language", "", "No quote at all."),
+    ("check", "a figure the council disputes. 서울시는", "Across two paragraphs."),
+    ("source", "Officials said", HOSTILE_NOTE),
+]
+UNMATCHED = [6, 7, 8]  # 1-based: not in the article, empty, across paragraphs
+
+
+def bridge_site(site) -> Path:
+    return make_site(site, {"2024/06/bridge.md": article("Bridge", body=BRIDGE)})
+
+
+def bridge_reply() -> Reply:
+    notes = [{"quote": q, "kind": k, "text": t} for k, q, t in BRIDGE_NOTES]
+    return Reply(content=structured_content(BRIDGE_ANALYSIS, notes))
+
+
+def test_notes_are_written_and_each_quote_is_checked_against_the_article(site, run, service):
+    root = bridge_site(site)
+    service.enqueue(bridge_reply())
+    result = run("analyze", "--root", root)
+    assert result.status == 0, result.out + result.err
+
+    sidecar = sidecar_of(root, "2024/06/bridge.md")
+    assert sidecar.body == BRIDGE_ANALYSIS + "\n"  # the notes apart
+    assert [(n.kind, n.quote, n.text) for n in sidecar.notes] == BRIDGE_NOTES
+    text = (root / "analyses/2024/06/bridge.md").read_text(encoding="utf-8")
+    assert "## Notes\n\n### check\n> will open in 2026\n\nAn exact quote.\n" in text
+
+    # every note kept; those whose words are not the article's listed, at their line
+    lines = text.split("\n")
+    expected = [
+        f"analyses/2024/06/bridge.md:{sidecar.notes[n - 1].line}: note {n} of "
+        "2024/06/bridge.md quotes words the article does not contain"
+        for n in UNMATCHED
+    ]
+    assert all(lines[sidecar.notes[n - 1].line - 1].startswith("### ") for n in UNMATCHED)
+    for line in expected:
+        assert line in result.out
+    assert "Notes quoting words their article does not contain (3)" in result.out
+    assert (
+        sum("quotes words the article does not contain" in ln for ln in result.out.split("\n")) == 3
+    )
+
+    checked = run("check", "--root", root)
+    assert checked.status == 0, checked.err
+    for line in expected:
+        assert line.replace(": note", ": warning: note", 1) in checked.err
+    assert sum("does not contain" in ln for ln in checked.err.split("\n")) == 3
+
+
+def test_notes_are_the_editors_once_locked_and_a_broken_section_is_located(site, run, service):
+    root = bridge_site(site)
+    service.enqueue(bridge_reply())
+    assert run("analyze", "--root", root).status == 0
+    path = root / "analyses/2024/06/bridge.md"
+    edited = (
+        path.read_text(encoding="utf-8")
+        .replace("locked: false", "locked: true")
+        .replace("An exact quote.", "Reworded by the editor.")
+    )
+    path.write_text(edited, encoding="utf-8")
+    assert run("analyze", "--root", root, "--force").status == 0
+    assert path.read_text(encoding="utf-8") == edited  # locked: the editor's notes stay
+    assert sidecar_of(root, "2024/06/bridge.md").notes[0].text == "Reworded by the editor."
+
+    broken = edited.replace("### check\n> will open", "### rant\n> will open")
+    path.write_text(broken, encoding="utf-8")
+    line = broken.split("\n").index("### rant") + 1
+    result = run("check", "--root", root)
+    assert result.status == 1
+    assert f"analyses/2024/06/bridge.md:{line}: a note's kind must be one of" in result.err
+    assert "Traceback" not in result.err
+    assert run("build", "--root", root).status == 1
+
+
+def test_a_json_mode_server_and_a_strict_one_write_the_same_sidecar(
+    site, run, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    root = make_site(
+        site,
+        {
+            "2024/06/bridge.md": article("Bridge", body=BRIDGE),
+            "2024/05/b.md": article("B", "2024-05-01"),
+        },
+    )
+    json_mode = tmp_path / "json-mode"
+    shutil.copytree(root, json_mode)
+    written = {}
+    for where, structured in ((root, "json_schema"), (json_mode, "json_object")):
+        with FakeOpenAI(structured=structured) as fake:
+            fake.responder = for_title("Bridge", bridge_reply())
+            monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+            result = run("analyze", "--root", where, "--concurrency", "1")
+            assert result.status == 0, result.out + result.err
+            formats = [r.json["response_format"]["type"] for r in fake.requests]
+        written[structured] = {
+            rel: re.sub(r"\ncreated: .*\n", "\n", (where / "analyses" / rel).read_text("utf-8"))
+            for rel in ("2024/06/bridge.md", "2024/05/b.md")
+        }
+        if structured == "json_object":  # refused once, then JSON mode for the rest
+            assert formats == ["json_schema", "json_object", "json_object"]
+            assert "asking in JSON mode for the rest of this run" in result.err
+        else:
+            assert formats == ["json_schema", "json_schema"]
+    assert written["json_schema"] == written["json_object"]
+    assert "## Notes" in written["json_object"]["2024/05/b.md"]
+
+
+@pytest.mark.parametrize("structured", ["json_schema", "json_object"])
+def test_a_pinned_response_format_is_kept(site, run, structured, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    config = CONFIG + f"  structured: {structured}\n"
+    root = make_site(site, {"2024/06/a.md": article("A")}, config=config)
+    with FakeOpenAI(structured="json_object") as fake:
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+        result = run("analyze", "--root", root)
+        formats = [r.json["response_format"]["type"] for r in fake.requests]
+    assert formats == [structured]
+    if structured == "json_schema":  # no fallback: the article fails, saying what to set
+        assert result.status == 1
+        assert "set analysis.structured: auto" in result.out
+    else:
+        assert result.status == 0, result.out
+
+
+BAD_JSON_ANSWERS = {
+    "not JSON": ('{"analysis": "### What is reported", "notes": [', "not the json object"),
+    "Markdown": ("### What is reported\nNo JSON at all.", "not the json object"),
+    "a list": ("[]", "wrong shape"),
+    "no notes": ('{"analysis": "### What is reported"}', "notes: field required"),
+    "unknown kind": (
+        structured_content("### A", [{"quote": "Body", "kind": "rant", "text": "t"}]),
+        "notes.0.kind",
+    ),
+    "empty analysis": (structured_content("  ", []), "empty"),
+}
+
+
+@pytest.mark.parametrize("kind", list(BAD_JSON_ANSWERS))
+def test_an_answer_that_is_not_the_json_asked_for_fails_that_article_only(site, run, service, kind):
+    content, words = BAD_JSON_ANSWERS[kind]
+    root = make_site(
+        site, {"2024/06/bad.md": article("Bad", "2024-06-02"), "2024/06/good.md": article("Good")}
+    )
+    service.responder = for_title("Bad", Reply(content=content))
+    result = run("analyze", "--root", root)
+    assert result.status == 1, result.out + result.err
+    line = next(ln for ln in result.out.splitlines() if "failed: content/2024/06/bad.md: " in ln)
+    assert words in line.lower(), line
+    assert sidecars(root) == ["2024/06/good.md"]
+
+
+def test_an_analysis_ending_in_an_open_code_block_keeps_its_notes(site, run, service):
+    root = make_site(site, {"2024/06/a.md": article("A", body="Body text.")})
+    note = {"quote": "Body text.", "kind": "context", "text": "A note."}
+    service.enqueue(Reply(content=structured_content("### A\n```\ncode never closed", [note])))
+    assert run("analyze", "--root", root).status == 0
+    sidecar = sidecar_of(root, "2024/06/a.md")
+    assert sidecar.body == "### A\n```\ncode never closed\n```\n"  # closed before the notes
+    assert [(n.quote, n.text) for n in sidecar.notes] == [("Body text.", "A note.")]

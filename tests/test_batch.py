@@ -22,7 +22,15 @@ import openai
 import pytest
 from conftest import PYTHON, REPO, article, write_files
 from fake_openai import BatchPlan, FakeOpenAI, Fault, Reply, fake_openai  # noqa: F401
-from test_analyze import CONFIG, make_site, service, sidecar_of, sidecar_text, sidecars  # noqa: F401
+from test_analyze import (  # noqa: F401
+    CONFIG,
+    for_titles,
+    make_site,
+    service,
+    sidecar_of,
+    sidecar_text,
+    sidecars,
+)
 
 from marginalia.analysis import jsonl
 
@@ -109,7 +117,7 @@ def test_send_then_collect_writes_sidecars_like_analyze(site, run, service, tmp_
         ours.created = theirs.created = None
         ours.usage = theirs.usage = {}
         ours.digest = theirs.digest = ""
-        assert ours == theirs
+        assert ours == theirs and ours.notes  # the notes came the same way
 
     # collecting again is harmless: no download, nothing rewritten, nothing sent
     before = {rel: (root / "analyses" / rel).read_bytes() for rel in ALL}
@@ -165,12 +173,11 @@ def test_batch_failing_validation_is_reported_and_sent_again(site, run, service)
 def test_error_lines_fail_their_articles_only_and_are_sent_again(site, run, service):
     root = four(site)
     assert batch_run(run, root).status == 0
-    service.responder = lambda body: (
-        Reply(status=400, error_message="context too long")
-        if "Title: A2\n" in body["messages"][-1]["content"]
-        else Reply(finish_reason="length")
-        if "Title: A3\n" in body["messages"][-1]["content"]
-        else None
+    service.responder = for_titles(
+        {
+            "A2": Reply(status=400, error_message="context too long"),
+            "A3": Reply(finish_reason="length"),
+        }
     )
     service.finish_batches()
     result = batch_run(run, root)
@@ -188,6 +195,31 @@ def test_error_lines_fail_their_articles_only_and_are_sent_again(site, run, serv
     result = batch_run(run, root)
     assert result.status == 0, result.out
     assert sidecars(root) == ALL
+
+
+def test_answers_are_validated_and_quotes_checked_as_analyze_does(site, run, service):
+    root = four(site)
+    assert batch_run(run, root).status == 0
+    lines = service.file_lines(service.batches[newest(service)]["input_file_id"])
+    assert {line["body"]["response_format"]["type"] for line in lines} == {"json_schema"}
+    not_there = {"quote": "Not in it.", "kind": "check", "text": "Which words?"}
+    service.responder = for_titles(
+        {
+            "A2": Reply(content="### What is reported\nMarkdown, not JSON."),
+            "A3": Reply(notes=[not_there]),
+        }
+    )
+    service.finish_batches()
+    result = batch_run(run, root)
+    assert result.status == 1
+    assert "Written 3, failed 1" in result.out
+    assert "content/2024/02/a2.md: the answer was not the JSON object asked for" in result.out
+    line = sidecar_of(root, "2024/03/a3.md").notes[0].line
+    assert (
+        f"analyses/2024/03/a3.md:{line}: note 1 of 2024/03/a3.md quotes words the article "
+        "does not contain"
+    ) in result.out
+    assert sidecars(root) == ["2024/01/a1.md", "2024/03/a3.md", "2024/04/a4.md"]
 
 
 def test_result_for_an_article_edited_meanwhile_is_discarded_as_stale(site, run, service):
@@ -423,6 +455,7 @@ def test_export_then_import_writes_what_analyze_writes(site, run, service, tmp_p
     for line in map(json.loads, requests.read_bytes().splitlines()):
         assert set(line) == {"custom_id", "method", "url", "body"}
         assert line["method"] == "POST" and line["url"] == "/v1/chat/completions"
+        assert line["body"]["response_format"]["json_schema"]["strict"] is True
     engine_stand_in(requests, output, service)
 
     result = run("analyze", "--root", root, "--import", output)
@@ -435,7 +468,7 @@ def test_export_then_import_writes_what_analyze_writes(site, run, service, tmp_p
         ours, theirs = sidecar_of(root, rel), sidecar_of(direct, rel)
         for sidecar in (ours, theirs):
             sidecar.created, sidecar.usage, sidecar.digest = None, {}, ""
-        assert ours == theirs
+        assert ours == theirs and ours.notes
 
 
 def test_import_reports_each_bad_line_and_keeps_the_rest(site, run, service, tmp_path):

@@ -413,3 +413,72 @@ def test_batches_list_pages_newest_first_and_files_round_trip(fake_openai: FakeO
     ]
     assert result["custom_id"] == "a" and result["response"]["status_code"] == 200
     assert client.batches.retrieve(created[0]).status == "cancelled"
+
+
+# -- response formats (issue 20) -------------------------------------------------------
+
+ARTICLE_MESSAGES = [
+    {"role": "system", "content": "Answer in JSON."},
+    {"role": "user", "content": "Read this.\n\n<<<\nThe city council voted today, at last.\n>>>"},
+]
+STRICT = {
+    "type": "object",
+    "properties": {"analysis": {"type": "string"}},
+    "required": ["analysis"],
+    "additionalProperties": False,
+}
+
+
+def schema_format(schema: dict) -> dict:
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": "answer", "strict": True, "schema": schema},
+    }
+
+
+@pytest.mark.parametrize("kind", ["json_schema", "json_object"])
+def test_a_json_request_gets_the_analysis_and_a_note_quoting_the_article(
+    fake_openai: FakeOpenAI, kind: str
+) -> None:
+    response_format = schema_format(STRICT) if kind == "json_schema" else {"type": kind}
+    with sync_client(fake_openai) as client:
+        content = ask(client, messages=ARTICLE_MESSAGES, response_format=response_format)
+    answer = json.loads(content.choices[0].message.content)
+    assert answer["analysis"].startswith("### What is reported\nAnalysis of: Read this.")
+    assert answer["notes"] == [
+        {
+            "quote": "The city council voted today, at",
+            "kind": "context",
+            "text": "A note on the opening.",
+        }
+    ]
+
+
+def test_a_json_mode_server_refuses_json_schema_as_llama_cpp_did() -> None:
+    with FakeOpenAI(structured="json_object") as fake, sync_client(fake) as client:
+        fake.enqueue(Reply(content="kept for the next request"))
+        with pytest.raises(openai.BadRequestError) as info:
+            ask(client, response_format=schema_format(STRICT))
+        assert 'must be one of "text" or "json_object"' in info.value.message
+        reply = ask(client, response_format={"type": "json_object"})
+        assert reply.choices[0].message.content == "kept for the next request"
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {**STRICT, "additionalProperties": True},
+        {**STRICT, "required": []},
+        {
+            **STRICT,
+            "properties": {"notes": {"type": "array", "items": {"type": "object"}}},
+            "required": ["notes"],
+        },
+    ],
+)
+def test_a_strict_server_refuses_a_schema_strict_mode_would(
+    fake_openai: FakeOpenAI, schema
+) -> None:
+    with sync_client(fake_openai) as client, pytest.raises(openai.BadRequestError) as info:
+        ask(client, response_format=schema_format(schema))
+    assert "Invalid schema for response_format 'answer'" in info.value.message

@@ -43,8 +43,10 @@ from .run import (
     Failure,
     Job,
     base_url_for,
+    describe_quotes,
     endpoint_for,
     estimate_tokens,
+    first_format,
     prepare,
     save_answer,
     select,
@@ -72,6 +74,7 @@ class BatchReport:
     output_tokens: int = 0
     sent_input_tokens: int = 0
     sent_output_tokens: int = 0  # at most: the prompt's max_output_tokens per request
+    quotes: list[Problem] = field(default_factory=list)  # notes quoting words not in the article
     stopped: str = ""  # the provider error that ended the run early
     listed: bool = False  # the provider's batches were looked at (not so for --import)
 
@@ -128,7 +131,7 @@ def apply_results(
             continue
         report.input_tokens += answer.input_tokens
         report.output_tokens += answer.output_tokens
-        refused = save_answer(root, item, job.prompt, answer)
+        refused = save_answer(root, item, job.prompt, answer, report.quotes)
         if refused:
             report.failures.append(Failure(shown, refused))
         else:
@@ -250,9 +253,11 @@ def request_lines(
     job: Job, todo: list[PlanItem], messages: list[str], base_url: str | None
 ) -> list[bytes]:
     """One request line per article (with its user message), as sent to a batch or exported."""
+    structured = first_format(job.settings.analysis)
     return [
         jsonl.request_line(
-            _custom_id(job, item), request_body(job.prompt, job.model, message, base_url)
+            _custom_id(job, item),
+            request_body(job.prompt, job.model, message, base_url, structured),
         )
         for item, message in zip(todo, messages, strict=True)
     ]
@@ -403,6 +408,7 @@ def describe(report: BatchReport) -> str:
     lines += [f"  stale: {f.path}: {f.reason}" for f in report.stale]
     if report.stale:
         lines.append("  (a stale result is not used: its article is due for a new analysis)")
+    lines += describe_quotes(report.quotes)
     if report.input_tokens:
         lines.append(
             f"Tokens: {report.input_tokens:,} in, {report.output_tokens:,} out; cost "

@@ -8,7 +8,6 @@ reason a person can act on, so one bad answer never ends the run.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,10 +16,9 @@ import openai
 import pydantic
 from openai.types.chat import ChatCompletion
 
+from ..notes.model import Note
+from .answer import FORMATS, BadAnswer, clean_text, parse_answer, response_format, system_message
 from .prompt import Prompt
-
-_OUTER_FENCE = re.compile(r"\A```(?:markdown|md)?\s*\n(.*)\n```\s*\Z", re.DOTALL)
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class AnalysisFailed(Exception):
@@ -32,13 +30,18 @@ class AnalysisFailed(Exception):
         super().__init__(reason)
 
 
+class FormatRefused(AnalysisFailed):
+    """The server refused the json_schema response format (it knows JSON mode at most)."""
+
+
 @dataclass(frozen=True)
 class Answer:
-    text: str
+    text: str  # the analysis, Markdown
     model: str
     input_tokens: int
     output_tokens: int
     retries: int
+    notes: tuple[Note, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -67,23 +70,18 @@ def make_batch_client(endpoint: Endpoint) -> openai.OpenAI:
     return openai.OpenAI(**_client_options(endpoint))
 
 
-def clean_text(text: str) -> str:
-    """Model text as stored: control characters dropped, one wrapping ``` fence removed."""
-    text = _CONTROL.sub("", text.replace("\r\n", "\n")).strip()
-    match = _OUTER_FENCE.match(text)
-    return match.group(1).strip() if match else text
-
-
 def request_body(
-    prompt: Prompt, model: str, user_message: str, base_url: str | None
+    prompt: Prompt, model: str, user_message: str, base_url: str | None, structured: str
 ) -> dict[str, Any]:
-    """The Chat Completions request for one article: sent directly, or as a batch line."""
+    """The Chat Completions request for one article: sent directly, or as a batch line;
+    `structured` is the response format asked for (answer.FORMATS)."""
     body: dict[str, Any] = {
         "model": model,
         "messages": [
-            {"role": "system", "content": prompt.system},
+            {"role": "system", "content": system_message(prompt.system)},
             {"role": "user", "content": user_message},
         ],
+        "response_format": response_format(structured),
     }
     if prompt.temperature is not None:
         body["temperature"] = prompt.temperature
@@ -147,9 +145,11 @@ async def ask(client: openai.AsyncOpenAI, body: dict[str, Any]) -> Answer:
         raw = await client.chat.completions.with_raw_response.create(**body)
     except openai.APIError as exc:
         retries = client.max_retries if isinstance(exc, _RETRIED_ERRORS) else 0
-        raise AnalysisFailed(
-            api_reason(exc, client.api_key, str(client.base_url)), retries
-        ) from None
+        reason = api_reason(exc, client.api_key, str(client.base_url))
+        if _refuses_schema(exc, body):
+            hint = "; for a server without Structured Outputs set analysis.structured: auto"
+            raise FormatRefused(reason + hint, retries) from None
+        raise AnalysisFailed(reason, retries) from None
     retries = raw.retries_taken
     try:
         completion = raw.parse()
@@ -158,6 +158,18 @@ async def ask(client: openai.AsyncOpenAI, body: dict[str, Any]) -> Answer:
             f"the reply was not valid JSON ({type(exc).__name__})", retries
         ) from None
     return answer_of(completion, body["model"], retries)
+
+
+def _refuses_schema(exc: openai.APIError, body: dict[str, Any]) -> bool:
+    """Whether a failed json_schema request was refused for its response format, as
+    servers that know JSON mode at most answer (llama.cpp before September 2024: "type
+    must be one of 'text' or 'json_object'")."""
+    if body["response_format"]["type"] != FORMATS[0] or not isinstance(exc, openai.APIStatusError):
+        return False
+    message = str(exc.message).lower()
+    return exc.status_code in (400, 422, 500) and (
+        "response_format" in message or "json_schema" in message
+    )
 
 
 def completion_of(body: Any) -> ChatCompletion:
@@ -187,11 +199,19 @@ def answer_of(completion: ChatCompletion, requested_model: str, retries: int = 0
         )
     if choice.finish_reason == "content_filter":
         raise AnalysisFailed("the answer was withheld by the service's content filter", retries)
-    text = clean_text(message.content or "")
-    if not text:
+    content = clean_text(message.content or "")
+    if not content:
         raise AnalysisFailed("the model's answer was empty", retries)
+    try:
+        analysis, notes = parse_answer(content)
+    except BadAnswer as exc:
+        raise AnalysisFailed(str(exc), retries) from None
+    text = clean_text(analysis)
+    if not text:
+        raise AnalysisFailed("the model's analysis was empty", retries)
     usage = completion.usage
     return Answer(
+        notes=tuple(notes),
         text=text,
         model=completion.model or requested_model,
         input_tokens=usage.prompt_tokens if usage else 0,

@@ -53,6 +53,11 @@ class Progress:
             self.stream.write(f"[{self.finished}/{self.total}] {path}: {outcome}\n")
         self.stream.flush()
 
+    def say(self, line: str) -> None:
+        """A line of its own, above the bar on a terminal."""
+        self.stream.write(("\r\x1b[K" if self.interactive else "") + line + "\n")
+        self.stream.flush()
+
     def close(self) -> None:
         if self.interactive and self.total:
             self.stream.write("\n")

@@ -18,13 +18,23 @@ from typing import TextIO
 
 from ..config import AnalysisSettings, Settings
 from ..content import CONTENT_DIR, is_service_url
-from ..errors import MarginaliaError, Problems, UsageError
+from ..errors import MarginaliaError, Problem, Problems, UsageError
+from ..notes.quotes import unmatched_problems
 from ..words import plural
-from .client import AnalysisFailed, Answer, Endpoint, ask, make_client, request_body
+from .answer import FORMATS, system_message
+from .client import (
+    AnalysisFailed,
+    Answer,
+    Endpoint,
+    FormatRefused,
+    ask,
+    make_client,
+    request_body,
+)
 from .plan import PlanItem, State, load_for_analysis, make_plan
 from .progress import Progress
 from .prompt import Prompt
-from .sidecar import Sidecar, read_sidecar, write_sidecar
+from .sidecar import ANALYSES_DIR, Sidecar, read_sidecar, write_sidecar
 from .tokens import token_counter
 
 TODO = frozenset({State.MISSING, State.STALE})
@@ -61,6 +71,7 @@ class AnalyzeReport:
     over_limit: int = 0
     tokens_method: str = ""
     interrupted: bool = False
+    quotes: list[Problem] = field(default_factory=list)  # notes quoting words not in the article
 
     @property
     def calls(self) -> int:
@@ -172,8 +183,17 @@ def prepare(root: Path, options: AnalyzeOptions) -> Job:
     return Job(settings, prompt, model, plan, todo, skipped, over_limit)
 
 
-def save_answer(root: Path, item: PlanItem, prompt: Prompt, answer: Answer) -> str | None:
+def first_format(analysis: AnalysisSettings) -> str:
+    """The response format asked for first: the one configured; `auto` starts with
+    Structured Outputs (and a batch, which cannot fall back, keeps them)."""
+    return FORMATS[0] if analysis.structured == "auto" else analysis.structured
+
+
+def save_answer(
+    root: Path, item: PlanItem, prompt: Prompt, answer: Answer, quotes: list[Problem]
+) -> str | None:
     """Write an answer's sidecar (atomically); the reason when it may not be written.
+    Each note quoting words the article does not contain is added to `quotes`.
 
     Direct calls and batch results both end here, so their sidecars are alike.
     """
@@ -186,6 +206,7 @@ def save_answer(root: Path, item: PlanItem, prompt: Prompt, answer: Answer) -> s
             article=item.article.path,
             model=answer.model,
             body=answer.text,
+            notes=list(answer.notes),
             prompt=prompt.name,
             prompt_sha256=prompt.sha256,
             article_sha256=item.article.sha256,
@@ -194,6 +215,11 @@ def save_answer(root: Path, item: PlanItem, prompt: Prompt, answer: Answer) -> s
             extra=item.sidecar.extra if item.sidecar else {},
         ),
     )
+    # the notes as written: each at the line of its heading in the new file
+    written = read_sidecar(root, item.article.path, Problems())
+    if written is not None:
+        shown = f"{ANALYSES_DIR}/{item.article.path}"
+        quotes.extend(unmatched_problems(item.article, written.notes, shown))
     return None
 
 
@@ -213,11 +239,32 @@ async def _call_all(
         f"Analyzing {plural(len(todo), 'article')} with {model} at {client.base_url}\n"
     )
     gate = asyncio.Semaphore(concurrency)
+    falls_back = report.settings.structured == "auto"
+    formats = [first_format(report.settings)]  # auto turns to JSON mode once refused
+
+    async def ask_for(message: str) -> Answer:
+        while True:
+            asked = formats[0]
+            try:
+                return await ask(
+                    client, request_body(prompt, model, message, endpoint.base_url, asked)
+                )
+            except FormatRefused as refused:
+                if not falls_back:
+                    raise
+                report.retries += refused.retries + 1
+                if formats[0] == asked:
+                    formats[0] = FORMATS[1]
+                    progress.say(
+                        "The server refused Structured Outputs (json_schema): asking in JSON "
+                        "mode for the rest of this run (analysis.structured: json_object "
+                        "starts there)."
+                    )
 
     async def one(item: PlanItem, message: str) -> None:
         async with gate:
             try:
-                answer = await ask(client, request_body(prompt, model, message, endpoint.base_url))
+                answer = await ask_for(message)
             except AnalysisFailed as failed:
                 report.retries += failed.retries
                 report.failures.append(Failure(f"{CONTENT_DIR}/{item.article.path}", failed.reason))
@@ -226,7 +273,7 @@ async def _call_all(
         report.retries += answer.retries
         report.input_tokens += answer.input_tokens
         report.output_tokens += answer.output_tokens
-        refused = save_answer(root, item, prompt, answer)
+        refused = save_answer(root, item, prompt, answer, report.quotes)
         if refused:
             report.failures.append(Failure(f"{CONTENT_DIR}/{item.article.path}", refused))
             progress.done(f"{CONTENT_DIR}/{item.article.path}", False, refused)
@@ -246,7 +293,8 @@ def estimate_tokens(prompt: Prompt, model: str, messages: list[str]) -> tuple[in
     """Input tokens of these user messages with the prompt's system message, output tokens
     at most (max_output_tokens each), and how the input was counted."""
     count, method = token_counter(model)
-    sent = sum(count(prompt.system) + count(message) for message in messages)
+    system = count(system_message(prompt.system))
+    sent = sum(system + count(message) for message in messages)
     return sent, len(messages) * (prompt.max_output_tokens or 0), method
 
 
@@ -318,8 +366,20 @@ def describe_run(report: AnalyzeReport) -> str:
         f"{plural(report.retries, 'retry', 'retries')}, {report.seconds:.1f} s)."
     )
     lines += [f"  failed: {f.path}: {f.reason}" for f in report.failures]
+    lines += describe_quotes(report.quotes)
     lines.append(
         f"Tokens: {report.input_tokens:,} in, {report.output_tokens:,} out; "
         f"estimated cost ${report.cost():.4f}."
     )
     return "\n".join(lines)
+
+
+def describe_quotes(quotes: list[Problem]) -> list[str]:
+    """The notes written that quote words their article does not contain."""
+    if not quotes:
+        return []
+    return [
+        f"Notes quoting words their article does not contain ({len(quotes)}): shown beside "
+        "no paragraph, kept in the sidecar for you to fix:",
+        *(f"  {problem}" for problem in sorted(quotes)),
+    ]

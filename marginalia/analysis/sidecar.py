@@ -20,6 +20,7 @@ import yaml
 from .. import atomic, frontmatter
 from ..content import markdown_files, read_document
 from ..errors import Problems
+from ..notes.model import Note, join_notes, split_notes
 from ..records import RecordCache, no_cache
 
 ANALYSES_DIR = "analyses"
@@ -30,7 +31,7 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 class Sidecar:
     article: str  # path relative to content/
     model: str
-    body: str
+    body: str  # the analysis, without its notes
     prompt: str = "analysis"
     prompt_sha256: str | None = None
     article_sha256: str | None = None
@@ -39,6 +40,7 @@ class Sidecar:
     locked: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     digest: str = ""  # of the file's bytes, when read from a file
+    notes: list[Note] = field(default_factory=list)  # in the order of the file
 
 
 def sidecar_path(root: Path, article_rel: str) -> Path:
@@ -87,12 +89,15 @@ def parse_sidecar(doc: frontmatter.Document, rel: str, problems: Problems) -> Si
             doc.line_of(["article"]),
             f"'article' says {article!r} but this sidecar belongs to content/{rel}",
         )
+    body_line = doc.yaml_text.count("\n") + 3  # after the opening and closing fences
+    analysis, notes = split_notes(doc.body, shown, problems, body_line)
     if len(problems.errors) != before:
         return None
     return Sidecar(
         article=rel,
         model=model.strip(),
-        body=doc.body.strip() + "\n",
+        body=analysis.strip() + "\n",
+        notes=notes,
         prompt=prompt,
         created=created,
         usage=usage,
@@ -158,7 +163,7 @@ def render_sidecar(sidecar: Sidecar) -> str:
     head = yaml.dump(
         meta, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=None
     )
-    return f"---\n{head}---\n{sidecar.body.strip()}\n"
+    return f"---\n{head}---\n{join_notes(sidecar.body, sidecar.notes)}"
 
 
 def write_sidecar(root: Path, sidecar: Sidecar) -> Path:

@@ -17,6 +17,7 @@ A sidecar without the section has no notes and reads as it always did.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ class Note:
     kind: str  # one of KINDS
     quote: str  # the article's words, verbatim; "" if the note quotes none
     text: str  # Markdown, short
-    line: int = 0  # of its `### KIND` heading in the sidecar's body (1-based), 0 if new
+    line: int = 0  # of its `### KIND` heading in the sidecar file (1-based), 0 if new
 
 
 def split_notes(
@@ -47,6 +48,8 @@ def split_notes(
     """(the analysis without its notes, the notes) of a sidecar's body. A malformed note
     is an error naming the file and line (`first_line` is the body's first line in the
     file); fenced code is never read as a heading."""
+    if NOTES_HEADING not in body:  # most sidecars: nothing to look for
+        return body, []
     lines = body.split("\n")
     start = _notes_start(lines)
     if start is None:
@@ -63,7 +66,7 @@ def split_notes(
                 notes.append(note)
 
     for number, line in enumerate(lines[start + 1 :], start + 1):
-        found = _NOTE_HEADING.fullmatch(line)
+        found = _NOTE_HEADING.fullmatch(line) if line.startswith("###") else None
         if found:
             close()
             heading, chunk = (number, found[1]), []
@@ -82,15 +85,20 @@ def split_notes(
 def _notes_start(lines: list[str]) -> int | None:
     fence = ""
     for number, line in enumerate(lines):
-        marker = _FENCE.match(line)
-        if fence:
-            if marker and marker[1][0] == fence[0] and len(marker[1]) >= len(fence):
-                fence = ""
-        elif marker:
-            fence = marker[1]
-        elif line.rstrip() == NOTES_HEADING:
+        if not fence and line.rstrip() == NOTES_HEADING:
             return number
+        if "`" in line or "~" in line:  # the regular expression only where it can match
+            fence = _fence_after(fence, line)
     return None
+
+
+def _fence_after(fence: str, line: str) -> str:
+    """The code fence open after `line` ("" if none), given the one open before it."""
+    marker = _FENCE.match(line)
+    if fence:
+        closes = marker and marker[1][0] == fence[0] and len(marker[1]) >= len(fence)
+        return "" if closes else fence
+    return marker[1] if marker else ""
 
 
 def _note(kind: str, chunk: list[str], shown: str, line: int, problems: Problems) -> Note | None:
@@ -125,6 +133,9 @@ def join_notes(analysis: str, notes: Iterable[Note]) -> str:
         "#" + line if line.rstrip() == NOTES_HEADING else line
         for line in analysis.strip().split("\n")
     ]
+    fence = functools.reduce(_fence_after, lines, "")
+    if fence:  # a code block left open would swallow the notes section
+        lines.append(fence)
     parts = ["\n".join(lines)]
     notes = list(notes)
     if notes:
