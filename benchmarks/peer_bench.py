@@ -192,7 +192,9 @@ def measure_peer(workdir: Path, corpus: Path, size: int, runs: int) -> Peer:
     clean_hugo(site)
     settle(corpus)
     (_, peer.hugo_peak), (_, peer.pagefind_peak) = hugo_then_pagefind(site, sample_memory=True)
-    progress(f"[peer {size}] peak: hugo {peer.hugo_peak:.0f} MiB, pagefind {peer.pagefind_peak:.0f} MiB")
+    progress(
+        f"[peer {size}] peak: hugo {peer.hugo_peak:.0f} MiB, pagefind {peer.pagefind_peak:.0f} MiB"
+    )
     return peer
 
 
@@ -230,7 +232,9 @@ def measure_floor(workdir: Path, corpus: Path, size: int, runs: int) -> Floor:
         seconds, peak = run(command, sample_memory=i == runs)  # the last run: memory only
         if i < runs:
             floor.seconds.append(seconds)
-            progress(f"[pagefind alone {size}] run {i + 1}/{runs}: {seconds:.2f} s; load {loadavg()}")
+            progress(
+                f"[pagefind alone {size}] run {i + 1}/{runs}: {seconds:.2f} s; load {loadavg()}"
+            )
         else:
             floor.peak = peak
     shutil.rmtree(out, ignore_errors=True)
@@ -246,8 +250,18 @@ def report(size: int, runs: int, peer: Peer, floor: Floor) -> str:
     cold_hugo, cold_pagefind = med(peer.hugo), med(peer.pagefind)
     rows = [
         ("Hugo alone", med(peer.hugo), med(peer.edit_hugo), peer.hugo_peak),
-        ("Pagefind alone (--site public)", cold_pagefind, med(peer.edit_pagefind), peer.pagefind_peak),
-        ("Hugo + Pagefind", med(peer.cold), med(peer.one_edit), max(peer.hugo_peak, peer.pagefind_peak)),
+        (
+            "Pagefind alone (--site public)",
+            cold_pagefind,
+            med(peer.edit_pagefind),
+            peer.pagefind_peak,
+        ),
+        (
+            "Hugo + Pagefind",
+            med(peer.cold),
+            med(peer.one_edit),
+            max(peer.hugo_peak, peer.pagefind_peak),
+        ),
     ]
     lines = [
         f"{size:,} articles, median of {runs} (cold: hugo {cold_hugo:.2f} s + pagefind "
