@@ -45,14 +45,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from build_bench import (
-    REPO,
     BenchError,
+    close_workdir,
     edit_article,
     ensure_corpus,
     machine_line,
     open_workdir,
     positive,
     progress,
+    python_code,
     restore_pending,
     run,
     settle,
@@ -211,16 +212,8 @@ class Floor:
 
 def write_documents(corpus: Path, docs: Path) -> int:
     shutil.rmtree(docs, ignore_errors=True)
-    done = subprocess.run(
-        [sys.executable, "-c", WRITE_DOCUMENTS, str(corpus), str(docs)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise BenchError(f"writing the search documents of {corpus} failed:\n{done.stderr}")
-    return int(done.stdout)
+    doing = f"writing the search documents of {corpus}"
+    return int(python_code(WRITE_DOCUMENTS, str(corpus), str(docs), doing=doing))
 
 
 def measure_floor(workdir: Path, corpus: Path, size: int, runs: int) -> Floor:
@@ -305,10 +298,7 @@ def main() -> int:
         return 1
     finally:
         shutil.rmtree(workdir / "hugo-site", ignore_errors=True)
-        if args.workdir is None and not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            progress(f"workdir kept: {workdir}")
+        close_workdir(workdir, temporary=args.workdir is None and not args.keep)
     return 0
 
 

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import os
 import sys
 import threading
 import time
@@ -54,21 +53,15 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from build_bench import BUILD, BenchError, machine_line, progress, run
+# benchmarks/ is sys.path[0] when this file is run as a script
+from build_bench import BUILD, REPO, BenchError, machine_line, progress, run
 
 from marginalia.config import load_settings
 
-CHROMIUM = Path(os.environ.get("MARGINALIA_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_FLAGS = [  # as tests/test_browser.py starts this machine's Chromium
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+sys.path.insert(0, str(REPO / "tests"))
+# this machine's Chromium, started as the tests start it
+from test_browser import CHROMIUM, CHROMIUM_FLAGS
+
 KINDS = ("page + JS/CSS", "wasm", "entry/meta", "index chunks", "filters", "fragments")
 GZIPPED_TYPES = frozenset({".html", ".css", ".js", ".json", ".svg", ".xml", ".txt"})
 RESULT = ".pagefind-ui__result .pagefind-ui__result-title a"
