@@ -22,8 +22,9 @@ Measured, as subprocesses timed with time.perf_counter(), median of --runs:
   the search index writes them), indexed with Marginalia's flags (`--site DOCS
   --output-path OUT --quiet`): time, milliseconds per article, peak memory.
 
-`cat /proc/loadavg` is printed before and after: other processes slow timings, not
-memory.
+Beside the cold wall times, their CPU time (user + system, as build_bench.py counts it),
+which other processes on the machine change less. `cat /proc/loadavg` is printed before,
+after and with each run: other processes slow timings, not memory.
 
     python benchmarks/peer_bench.py [--size 10000] [--runs 3] [--workdir DIR] [--keep]
 
@@ -45,8 +46,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from build_bench import (
+    REPO,
     BenchError,
     close_workdir,
+    cpu_seconds,
     edit_article,
     ensure_corpus,
     machine_line,
@@ -131,31 +134,33 @@ def make_hugo_site(workdir: Path, corpus: Path) -> Path:
     return site
 
 
-@dataclass
+@dataclass(frozen=True)
+class Step:
+    """One command's run: wall seconds, CPU seconds (user + system), peak MiB or nan."""
+
+    wall: float
+    cpu: float
+    peak: float
+
+
+def step(cmd: list[str], cwd: Path = REPO, *, sample_memory: bool = False) -> Step:
+    used = cpu_seconds()
+    wall, peak = run(cmd, cwd=cwd, sample_memory=sample_memory)
+    return Step(wall, cpu_seconds() - used, peak)
+
+
+@dataclass(frozen=True)
 class Peer:
-    hugo: list[float] = field(default_factory=list)
-    pagefind: list[float] = field(default_factory=list)
-    edit_hugo: list[float] = field(default_factory=list)
-    edit_pagefind: list[float] = field(default_factory=list)
-    hugo_peak: float = float("nan")  # MiB
-    pagefind_peak: float = float("nan")
-
-    @property
-    def cold(self) -> list[float]:
-        return [h + p for h, p in zip(self.hugo, self.pagefind, strict=True)]
-
-    @property
-    def one_edit(self) -> list[float]:
-        return [h + p for h, p in zip(self.edit_hugo, self.edit_pagefind, strict=True)]
+    cold: list[tuple[Step, Step]]  # (hugo, pagefind) of each run
+    one_edit: list[tuple[Step, Step]]
+    peak: tuple[Step, Step]  # one more cold run, its memory sampled
 
 
-def hugo_then_pagefind(site: Path, *, sample_memory: bool = False) -> tuple[tuple, tuple]:
-    """`hugo` then `pagefind --site public` in site; ((seconds, MiB), (seconds, MiB))."""
-    hugo = run(["hugo", "--quiet"], cwd=site, sample_memory=sample_memory)
-    pagefind = run(
-        [str(pagefind_binary()), "--site", "public"], cwd=site, sample_memory=sample_memory
-    )
-    return hugo, pagefind
+def hugo_then_pagefind(site: Path, *, sample_memory: bool = False) -> tuple[Step, Step]:
+    """`hugo` then `pagefind --site public` in site."""
+    hugo = step(["hugo", "--quiet"], site, sample_memory=sample_memory)
+    command = [str(pagefind_binary()), "--site", "public"]
+    return hugo, step(command, site, sample_memory=sample_memory)
 
 
 def clean_hugo(site: Path) -> None:
@@ -170,31 +175,30 @@ def clean_hugo(site: Path) -> None:
 def measure_peer(workdir: Path, corpus: Path, size: int, runs: int) -> Peer:
     site = make_hugo_site(workdir, corpus)
     articles = sorted((corpus / "content").rglob("*.md"))
-    peer = Peer()
+    colds, edits = [], []
     for i in range(runs):
         clean_hugo(site)
         settle(corpus)
-        (hugo, _), (pagefind, _) = hugo_then_pagefind(site)
-        peer.hugo.append(hugo)
-        peer.pagefind.append(pagefind)
+        cold = hugo_then_pagefind(site)
         article = articles[((2 * i + 1) * len(articles)) // (2 * runs)]
         try:
             edit_article(workdir, size, corpus, article, i + 1)
-            (hugo_edit, _), (pagefind_edit, _) = hugo_then_pagefind(site)
+            one_edit = hugo_then_pagefind(site)
         finally:
             restore_pending(workdir, size, corpus)
-        peer.edit_hugo.append(hugo_edit)
-        peer.edit_pagefind.append(pagefind_edit)
+        colds.append(cold)
+        edits.append(one_edit)
         progress(
-            f"[peer {size}] run {i + 1}/{runs}: hugo {hugo:.2f} s, pagefind {pagefind:.2f} s; "
-            f"one edit ({article.relative_to(corpus)}): hugo {hugo_edit:.2f} s, "
-            f"pagefind {pagefind_edit:.2f} s; load {loadavg()}"
+            f"[peer {size}] run {i + 1}/{runs}: hugo {cold[0].wall:.2f} s, pagefind "
+            f"{cold[1].wall:.2f} s; one edit ({article.relative_to(corpus)}): hugo "
+            f"{one_edit[0].wall:.2f} s, pagefind {one_edit[1].wall:.2f} s; load {loadavg()}"
         )
     clean_hugo(site)
     settle(corpus)
-    (_, peer.hugo_peak), (_, peer.pagefind_peak) = hugo_then_pagefind(site, sample_memory=True)
+    peer = Peer(colds, edits, hugo_then_pagefind(site, sample_memory=True))
     progress(
-        f"[peer {size}] peak: hugo {peer.hugo_peak:.0f} MiB, pagefind {peer.pagefind_peak:.0f} MiB"
+        f"[peer {size}] peak: hugo {peer.peak[0].peak:.0f} MiB, "
+        f"pagefind {peer.peak[1].peak:.0f} MiB"
     )
     return peer
 
@@ -206,7 +210,7 @@ def measure_peer(workdir: Path, corpus: Path, size: int, runs: int) -> Peer:
 @dataclass
 class Floor:
     articles: int = 0
-    seconds: list[float] = field(default_factory=list)
+    runs: list[Step] = field(default_factory=list)
     peak: float = float("nan")  # MiB
 
 
@@ -222,14 +226,14 @@ def measure_floor(workdir: Path, corpus: Path, size: int, runs: int) -> Floor:
     command = [str(pagefind_binary()), "--site", str(docs), "--output-path", str(out), "--quiet"]
     for i in range(runs + 1):
         shutil.rmtree(out, ignore_errors=True)
-        seconds, peak = run(command, sample_memory=i == runs)  # the last run: memory only
+        done = step(command, sample_memory=i == runs)  # the last run: memory only
         if i < runs:
-            floor.seconds.append(seconds)
+            floor.runs.append(done)
             progress(
-                f"[pagefind alone {size}] run {i + 1}/{runs}: {seconds:.2f} s; load {loadavg()}"
+                f"[pagefind alone {size}] run {i + 1}/{runs}: {done.wall:.2f} s; load {loadavg()}"
             )
         else:
-            floor.peak = peak
+            floor.peak = done.peak
     shutil.rmtree(out, ignore_errors=True)
     shutil.rmtree(docs, ignore_errors=True)
     return floor
@@ -240,33 +244,38 @@ def measure_floor(workdir: Path, corpus: Path, size: int, runs: int) -> Floor:
 
 def report(size: int, runs: int, peer: Peer, floor: Floor) -> str:
     med = statistics.median
-    cold_hugo, cold_pagefind = med(peer.hugo), med(peer.pagefind)
+    hugo, pagefind = zip(*peer.cold, strict=True)
+    edit_hugo, edit_pagefind = zip(*peer.one_edit, strict=True)
+    peak_hugo, peak_pagefind = peer.peak[0].peak, peer.peak[1].peak
     rows = [
-        ("Hugo alone", med(peer.hugo), med(peer.edit_hugo), peer.hugo_peak),
-        (
-            "Pagefind alone (--site public)",
-            cold_pagefind,
-            med(peer.edit_pagefind),
-            peer.pagefind_peak,
-        ),
-        (
-            "Hugo + Pagefind",
-            med(peer.cold),
-            med(peer.one_edit),
-            max(peer.hugo_peak, peer.pagefind_peak),
-        ),
+        ("Hugo alone", hugo, edit_hugo, peak_hugo),
+        ("Pagefind alone (--site public)", pagefind, edit_pagefind, peak_pagefind),
     ]
     lines = [
-        f"{size:,} articles, median of {runs} (cold: hugo {cold_hugo:.2f} s + pagefind "
-        f"{cold_pagefind:.2f} s in the same runs)",
+        f"{size:,} articles, median of {runs} runs; Hugo + Pagefind: the median of the runs'",
+        "sums, its peak the larger of the two (they run one after the other).",
         "",
-        "| | cold s | one edit s | peak MiB |",
-        "|---|---:|---:|---:|",
-        *(f"| {name} | {cold:.2f} | {edit:.2f} | {peak:.0f} |" for name, cold, edit, peak in rows),
+        "| | cold s | cold CPU s | one edit s | peak MiB |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, cold, edit, peak in rows:
+        wall, cpu = med(s.wall for s in cold), med(s.cpu for s in cold)
+        lines.append(
+            f"| {name} | {wall:.2f} | {cpu:.1f} | {med(s.wall for s in edit):.2f} | {peak:.0f} |"
+        )
+    both = med(h.wall + p.wall for h, p in peer.cold)
+    both_cpu = med(h.cpu + p.cpu for h, p in peer.cold)
+    both_edit = med(h.wall + p.wall for h, p in peer.one_edit)
+    lines.append(
+        f"| Hugo + Pagefind | {both:.2f} | {both_cpu:.1f} | {both_edit:.2f} | "
+        f"{max(peak_hugo, peak_pagefind):.0f} |"
+    )
+    wall, cpu = med(s.wall for s in floor.runs), med(s.cpu for s in floor.runs)
+    lines += [
         "",
-        f"Pagefind alone on Marginalia's {floor.articles:,} search documents: "
-        f"{med(floor.seconds):.2f} s ({1000 * med(floor.seconds) / floor.articles:.2f} ms "
-        f"an article), peak {floor.peak:.0f} MiB",
+        f"Pagefind alone on Marginalia's {floor.articles:,} search documents: {wall:.2f} s "
+        f"({1000 * wall / floor.articles:.2f} ms an article), CPU {cpu:.1f} s "
+        f"({1000 * cpu / floor.articles:.2f} ms an article), peak {floor.peak:.0f} MiB",
     ]
     return "\n".join(lines)
 
