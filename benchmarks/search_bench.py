@@ -13,11 +13,14 @@ The bytes are counted where they are sent: the server adds up the body of every 
 
 - page + JS/CSS: the HTML page, stylesheets, scripts (pagefind.js and its UI included),
   icons: whatever is not below;
-- wasm: Pagefind's WebAssembly (pagefind/wasm.LANG.pagefind);
+- wasm: Pagefind's WebAssembly (wasm.LANG.pagefind);
 - entry/meta: pagefind-entry.json and the pagefind.*.pf_meta files;
-- index chunks: pagefind/index/*, the word index parts the query needs;
-- filters: pagefind/filter/*;
-- fragments: pagefind/fragment/*, one per result shown.
+- index chunks: index/*.pf_index, the parts of the word index the query needs;
+- filters: filter/*.pf_filter;
+- fragments: fragment/*.pf_fragment, one per result shown.
+
+Files are told apart by name, so that several bundles merged in the browser (Pagefind's
+mergeIndex) are counted the same way, whatever their folders.
 
 The server sends files as they are; GitHub Pages gzips text (HTML, CSS, JavaScript,
 JSON, SVG), so the "gzip" column is the total with those bodies gzip-compressed (level 6)
@@ -53,8 +56,16 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-# benchmarks/ is sys.path[0] when this file is run as a script
-from build_bench import BUILD, REPO, BenchError, machine_line, progress, run
+from build_bench import (  # benchmarks/ is sys.path[0] when this file is run as a script
+    BUILD,
+    REPO,
+    BenchError,
+    machine_line,
+    progress,
+    run,
+)
+from playwright.sync_api import TimeoutError as BrowserTimeout
+from playwright.sync_api import sync_playwright
 
 from marginalia.config import load_settings
 
@@ -63,6 +74,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from test_browser import CHROMIUM, CHROMIUM_FLAGS
 
 KINDS = ("page + JS/CSS", "wasm", "entry/meta", "index chunks", "filters", "fragments")
+BY_SUFFIX = {".pf_index": "index chunks", ".pf_filter": "filters", ".pf_fragment": "fragments"}
 GZIPPED_TYPES = frozenset({".html", ".css", ".js", ".json", ".svg", ".xml", ".txt"})
 RESULT = ".pagefind-ui__result .pagefind-ui__result-title a"
 QUIET = 1.0  # seconds without a request after which the page is done
@@ -70,18 +82,14 @@ TIMEOUT = 120.0  # seconds for the first result
 
 
 def kind(rel: str) -> str:
-    """The kind of a file of the site, by its path below the base path."""
-    path = PurePosixPath(rel)
-    if path.parts[:1] == ("pagefind",):
-        name = path.name
-        if name.startswith("wasm.") and name.endswith(".pagefind"):
-            return "wasm"
-        if name == "pagefind-entry.json" or name.endswith(".pf_meta"):
-            return "entry/meta"
-        folder = {"index": "index chunks", "filter": "filters", "fragment": "fragments"}
-        if len(path.parts) > 2 and path.parts[1] in folder:
-            return folder[path.parts[1]]
-    return "page + JS/CSS"
+    """The kind of a file of the site, by its name: Pagefind names its files by kind, in
+    whatever folder a bundle is (one bundle in pagefind/, or several merged)."""
+    name = PurePosixPath(rel).name
+    if name.startswith("wasm.") and name.endswith(".pagefind"):
+        return "wasm"
+    if name == "pagefind-entry.json" or name.endswith(".pf_meta"):
+        return "entry/meta"
+    return BY_SUFFIX.get(PurePosixPath(name).suffix, "page + JS/CSS")
 
 
 def sent_gzipped(path: Path, data: bytes) -> int:
@@ -213,8 +221,9 @@ def measure(browser: Any, base_url: str, sent: Sent, site: str, word: str) -> Qu
         while time.monotonic() - sent.last < QUIET:
             time.sleep(QUIET / 10)
         message = page.locator(".pagefind-ui__message").inner_text().strip()
-    except Exception as error:  # Playwright's timeout: the word found nothing
-        raise BenchError(f"{site}: no result for {word!r} at {base_url}search/: {error}") from None
+    except BrowserTimeout as error:
+        where = f"{base_url}search/?q={quote(word)}"
+        raise BenchError(f"{site}: no {RESULT} at {where}: {error}") from None
     finally:
         context.close()
     with sent.lock:
@@ -233,8 +242,6 @@ def measure(browser: Any, base_url: str, sent: Sent, site: str, word: str) -> Qu
 
 
 def measure_sites(roots: list[Path], words: list[str], files: bool) -> list[Query]:
-    from playwright.sync_api import sync_playwright
-
     queries = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
