@@ -157,18 +157,24 @@ def build(root: Path, *, sample_memory: bool = False) -> tuple[float, float]:
     return run([*BUILD, str(root)], sample_memory=sample_memory)
 
 
-def index_only(root: Path) -> tuple[float, float]:
-    """(seconds, bundle MB) of the search index made alone (INDEX_ONLY)."""
+def python_code(code: str, *args: str, doing: str) -> str:
+    """Run code in a Python process of its own, from the repository; its stdout. Raise,
+    saying what it was doing, if it fails."""
     done = subprocess.run(
-        [sys.executable, "-c", INDEX_ONLY, str(root)],
+        [sys.executable, "-c", code, *args],
         cwd=REPO,
         capture_output=True,
         text=True,
         check=False,
     )
     if done.returncode != 0:
-        raise BenchError(f"indexing {root} failed:\n{done.stdout}{done.stderr}")
-    seconds, size = done.stdout.split()
+        raise BenchError(f"{doing} failed:\n{done.stdout}{done.stderr}")
+    return done.stdout
+
+
+def index_only(root: Path) -> tuple[float, float]:
+    """(seconds, bundle MB) of the search index made alone (INDEX_ONLY)."""
+    seconds, size = python_code(INDEX_ONLY, str(root), doing=f"indexing {root}").split()
     return float(seconds), int(size) / 1e6
 
 
@@ -617,6 +623,14 @@ def open_workdir(given: Path | None, prefix: str) -> Path:
     return workdir
 
 
+def close_workdir(workdir: Path, *, temporary: bool) -> None:
+    """At the end: delete a temporary workdir, or say where the kept one is."""
+    if temporary:
+        shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        progress(f"workdir kept: {workdir}")
+
+
 def parse_sizes(text: str) -> list[int]:
     try:
         sizes = [int(part) for part in text.split(",") if part.strip()]
@@ -681,10 +695,7 @@ def main() -> int:
         print(f"build_bench: {error}", file=sys.stderr)
         return 1
     finally:
-        if args.workdir is None and not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            progress(f"workdir kept: {workdir}")
+        close_workdir(workdir, temporary=args.workdir is None and not args.keep)
     return 0
 
 
