@@ -6,6 +6,7 @@ from this model to pages.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 from collections.abc import Callable, Iterable
@@ -19,6 +20,7 @@ from .analysis.sidecar import Sidecar
 from .config import Settings
 from .content import Article, Page
 from .errors import Problems
+from .notes.model import Note, split_notes
 from .slugs import slugify
 
 TAXONOMIES = ("tags", "sources", "authors")
@@ -53,7 +55,16 @@ class AnalysisView:
 
     @property
     def html(self) -> str:
-        return self.html_store.render("analysis", self.sidecar.body)
+        return self.html_store.render("analysis", self.body)
+
+    @property
+    def body(self) -> str:
+        """The analysis's Markdown, without its notes."""
+        return _analysis_and_notes(self.sidecar.body)[0]
+
+    @property
+    def notes(self) -> tuple[Note, ...]:
+        return _analysis_and_notes(self.sidecar.body)[1]
 
     @property
     def model(self) -> str:
@@ -66,6 +77,15 @@ class AnalysisView:
     @property
     def locked(self) -> bool:
         return self.sidecar.locked
+
+
+@functools.lru_cache(maxsize=1024)
+def _analysis_and_notes(body: str) -> tuple[str, tuple[Note, ...]]:
+    """A sidecar's analysis and its notes. Until analysis/sidecar.py reads the notes
+    section itself (Sidecar.notes), it is split here; a malformed note is left out (and
+    reported by check)."""
+    analysis, notes = split_notes(body, "", Problems())
+    return analysis, tuple(notes)
 
 
 ARCHIVE_LISTED = 10  # titles /archive/ lists of a month: its newest (its page has them all)
