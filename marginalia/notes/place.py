@@ -30,7 +30,8 @@ from .match import normalise, normalise_mapped
 # Elements whose text is one "paragraph" to search; text in any other element belongs to
 # the nearest of these around it, or to its top-level block.
 _PARAGRAPHS = frozenset(
-    "p li h1 h2 h3 h4 h5 h6 pre td th dt dd figcaption caption blockquote summary".split()
+    {"p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "td", "th", "dt", "dd"}
+    | {"figcaption", "caption", "blockquote", "summary"}
 )
 # Text that is no part of what the article says: scripts and footnote marks.
 _SKIPPED = frozenset({"script", "style", "template", "textarea"})
