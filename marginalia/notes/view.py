@@ -4,6 +4,7 @@ and the article's body cut at its blocks with each block's placed notes (place.p
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,3 +87,21 @@ def article_notes(article: Any) -> ArticleNotes | None:
         else []
     )
     return ArticleNotes([shown[index] for index in placement.order], blocks)
+
+
+def notes_after(article: Any) -> str:
+    """The notes as a list to follow the article's text where it is shown whole without
+    the page's margin (full-content feeds): "" when its analysis has none."""
+    notes = article_notes(article)
+    if notes is None:
+        return ""
+    model = html.escape(article.analysis.model)
+    items = []
+    for note in notes.notes:
+        quote = f" · on “{html.escape(note.quote)}”" if note.quote else ""
+        items.append(f"<li><p><strong>{note.label}</strong>{quote}</p>\n{note.html}</li>\n")
+    return (
+        "<h2>Machine-written notes</h2>\n"
+        f"<p>Written by a language model ({model}), not by a journalist.</p>\n"
+        f"<ol>\n{''.join(items)}</ol>\n"
+    )
