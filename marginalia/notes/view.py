@@ -20,6 +20,7 @@ KIND_LABELS = {
     "missing": "Left out",
     "language": "Wording",
 }
+QUOTATION_MARKS = " \"'\u201c\u201d\u2018\u2019\u00ab\u00bb\u201e"
 NOTE_ID = "note_{}"  # the id of a note beside the article; slugs never hold "_"
 
 
@@ -30,6 +31,11 @@ class ShownNote:
     quote: str  # as the sidecar gives it
     html: Markup  # its text, rendered as analyses are
     anchor: str  # the id of its marked words in the article; "" when not placed
+
+    @property
+    def words(self) -> str:
+        """The quote to show inside quotation marks of the page's own (<q>)."""
+        return self.quote.strip(QUOTATION_MARKS)
 
     @property
     def label(self) -> str:
@@ -98,7 +104,7 @@ def notes_after(article: Any) -> str:
     model = html.escape(article.analysis.model)
     items = []
     for note in notes.notes:
-        quote = f" · on “{html.escape(note.quote)}”" if note.quote else ""
+        quote = f" · on “{html.escape(note.words)}”" if note.quote else ""
         items.append(f"<li><p><strong>{note.label}</strong>{quote}</p>\n{note.html}</li>\n")
     return (
         "<h2>Machine-written notes</h2>\n"
