@@ -165,3 +165,9 @@ def test_note_text_is_rendered_inert_on_the_page(tmp_path) -> None:
         '<mark class="note-quote note-quote-end" id="quote_1" data-note="1">the sky fell</mark>'
         in page
     )
+
+
+@pytest.mark.parametrize("body", ["", "\n", "<!-- a comment -->\n"])
+def test_a_body_with_no_text_places_nothing_and_keeps_every_note(body: str) -> None:
+    result = place(render(body), ("words", ""))
+    assert result.block == (None, None) and result.order == (0, 1)

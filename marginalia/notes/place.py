@@ -23,7 +23,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import lxml.html
-from lxml.etree import ParserError
 
 from .match import normalise, normalise_mapped
 
@@ -167,10 +166,7 @@ def _write(element) -> str:
 def place(body_html: str, quotes: tuple[str, ...]) -> Placement:
     """Place notes by their quotes (as the sidecar gives them) in an article's HTML."""
     wanted = [normalise(quote) for quote in quotes]
-    try:
-        root = lxml.html.fragment_fromstring(body_html, create_parent="div")
-    except ParserError:  # nothing but white space
-        return Placement((body_html,), (None,) * len(quotes), ("",) * len(quotes), ())
+    root = lxml.html.fragment_fromstring(body_html, create_parent="div")
     blocks = list(root)
     paragraphs = _paragraphs(blocks)
     where: list[tuple[_Paragraph, int, int] | None] = []
