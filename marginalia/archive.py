@@ -20,7 +20,7 @@ from .analysis.sidecar import Sidecar
 from .config import Settings
 from .content import Article, Page
 from .errors import Problems
-from .notes.model import Note, split_notes
+from .notes.model import NOTES_HEADING, Note, split_notes
 from .slugs import slugify
 
 TAXONOMIES = ("tags", "sources", "authors")
@@ -60,11 +60,11 @@ class AnalysisView:
     @property
     def body(self) -> str:
         """The analysis's Markdown, without its notes."""
-        return _analysis_and_notes(self.sidecar.body)[0]
+        return _analysis_and_notes(self.sidecar)[0]
 
     @property
     def notes(self) -> tuple[Note, ...]:
-        return _analysis_and_notes(self.sidecar.body)[1]
+        return _analysis_and_notes(self.sidecar)[1]
 
     @property
     def model(self) -> str:
@@ -79,12 +79,17 @@ class AnalysisView:
         return self.sidecar.locked
 
 
-@functools.lru_cache(maxsize=1024)
-def _analysis_and_notes(body: str) -> tuple[str, tuple[Note, ...]]:
+def _analysis_and_notes(sidecar: Sidecar) -> tuple[str, tuple[Note, ...]]:
     """A sidecar's analysis and its notes. Until analysis/sidecar.py reads the notes
-    section itself (Sidecar.notes), it is split here; a malformed note is left out (and
-    reported by check)."""
-    analysis, notes = split_notes(body, "", Problems())
+    section itself (Sidecar.notes), they are split here, by _split_notes."""
+    return _split_notes(sidecar.body)
+
+
+@functools.lru_cache(maxsize=4096)
+def _split_notes(body: str) -> tuple[str, tuple[Note, ...]]:
+    if NOTES_HEADING not in body:  # most analyses: no line to read
+        return body, ()
+    analysis, notes = split_notes(body, "", Problems())  # a malformed note is left out
     return analysis, tuple(notes)
 
 
