@@ -10,8 +10,6 @@ from typing import Any
 
 from markupsafe import Markup
 
-from .place import place
-
 # A note's kind as a reader is told it
 KIND_LABELS = {
     "context": "Context",
@@ -71,6 +69,8 @@ def article_notes(article: Any) -> ArticleNotes | None:
     notes = analysis.notes if analysis is not None else ()
     if not notes:
         return None
+    from .place import place  # lxml is imported by the builds that place notes only
+
     placement = place(str(article.html), tuple(note.quote for note in notes))
     shown = {
         index: ShownNote(
