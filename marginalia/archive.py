@@ -19,6 +19,7 @@ from .analysis.sidecar import Sidecar
 from .config import Settings
 from .content import Article, Page
 from .errors import Problems
+from .notes.model import Note
 from .slugs import slugify
 
 TAXONOMIES = ("tags", "sources", "authors")
@@ -53,7 +54,16 @@ class AnalysisView:
 
     @property
     def html(self) -> str:
-        return self.html_store.render("analysis", self.sidecar.body)
+        return self.html_store.render("analysis", self.body)
+
+    @property
+    def body(self) -> str:
+        """The analysis's Markdown, without its notes."""
+        return self.sidecar.body
+
+    @property
+    def notes(self) -> tuple[Note, ...]:
+        return tuple(self.sidecar.notes)
 
     @property
     def model(self) -> str:

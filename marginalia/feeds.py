@@ -12,6 +12,7 @@ from xml.sax.saxutils import escape, quoteattr
 from . import __version__
 from .archive import Site
 from .content import Article
+from .notes.view import notes_after
 from .pages import PageJob
 from .theme import Urls
 
@@ -83,7 +84,8 @@ def _entry(urls: Urls, article: Article) -> Iterator[str]:
         yield f"    <category term={_attr(tag.slug)} label={_attr(tag.name)}/>"
     if article.summary:
         yield f'    <summary type="text">{_text(article.summary)}</summary>'
-    yield f'    <content type="html" xml:base={_attr(link)}>{_text(str(article.html))}</content>'
+    content = str(article.html) + notes_after(article)  # never inline in the text
+    yield f'    <content type="html" xml:base={_attr(link)}>{_text(content)}</content>'
     yield "  </entry>"
 
 

@@ -14,6 +14,7 @@ import jinja2
 
 from .archive import Link, Site, Term, YearArchive
 from .content import Article, Page
+from .notes.view import ArticleNotes, article_notes
 from .request.form import RequestLink, request_link
 from .theme import Urls
 
@@ -71,6 +72,7 @@ class ArticleContext(_Common):
     more: list[Article]  # its articles nearest in time to this one, newest first
     jsonld: dict[str, Any]
     request: RequestLink | None
+    notes: ArticleNotes | None  # the analysis's notes, and the body cut where they go
 
 
 class ListContext(_Common):
@@ -212,6 +214,7 @@ def article_pages(site: Site, urls: Urls) -> Iterator[PageJob]:
             **inputs,  # type: ignore[typeddict-item]
             "jsonld": article_jsonld(site, urls, article),
             "request": request_link(site.settings, urls, article),
+            "notes": article_notes(article),
             "canonical": urls.abs_url(article.url),
             "page_title": article.title,
             "description": article.summary or site.settings.description,

@@ -148,6 +148,9 @@ def document(article: Article, language: str) -> str:
     if article.analysis is not None:
         body.append(f'<h2 id="{ANALYSIS_ID}">{ANALYSIS_HEADING}</h2>')
         body.append(_HEADING_ID.sub(r"\1", str(article.analysis.html)))
+        for note in article.analysis.notes:  # a match in a note is an analysis match
+            text = article.analysis.html_store.render("analysis", note.text)
+            body.append(_HEADING_ID.sub(r"\1", str(text)))
     return (
         f'<!doctype html><html lang="{esc(language)}"><head><meta charset="utf-8">'
         + "".join(head)

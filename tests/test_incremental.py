@@ -26,6 +26,7 @@ FILES = {
     "content/2023/e.md": article("Epsilon", "2023-08-01", "Epsilon body.", authors="[Ann, Bo]"),
     "analyses/2024/b.md": "---\nmodel: m\narticle_sha256: " + "0" * 64 + "\n---\nOld analysis.\n",
 }
+NOTE = "\n\n## Notes\n\n### check\n> Beta body, corrected\n\nSays who?\n"
 
 
 def edit(path: str, old: str, new: str) -> Callable[[Path], None]:
@@ -67,6 +68,10 @@ EDITS = [
     ("tag spelling", edit("content/2024/a.md", "[energy, Korea]", "[Energy, korea]")),
     ("analysis added", add("analyses/2024/c.md", "---\nmodel: m2\n---\nA new analysis.\n")),
     ("analysis edited", edit("analyses/2024/b.md", "Old analysis.", "Reviewed analysis.")),
+    # notes (issue 20): placed by the article's text, so a page shows them as they are
+    ("note added", edit("analyses/2024/b.md", "Reviewed analysis.", "Reviewed analysis." + NOTE)),
+    ("note edited", edit("analyses/2024/b.md", "Says who?", "Who says so?")),
+    ("note no longer placed", edit("content/2024/b.md", "Beta body, corrected.", "Beta, amended.")),
     ("page edited", edit("content/pages/about.md", "About us.", "About us, again.")),
     ("template", add("layouts/article.html", '{% extends "default/article.html" %}\n')),
     (

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import tree_digest, write_files
-from test_incremental import FILES, add, edit, remove
+from test_incremental import FILES, NOTE, add, edit, remove
 
 from marginalia.build import build
 from marginalia.errors import InputError
@@ -30,6 +30,10 @@ EDITS_APPLIED = [
     ("opt out", edit("content/2023/e.md", "title: Epsilon", "title: Epsilon\nanalysis: false")),
     ("analysis edited", edit("analyses/2024/b.md", "Old analysis.", "Reviewed analysis.")),
     ("analysis fresh", edit("analyses/2024/b.md", "0" * 64, "a" * 64)),
+    ("note added", edit("analyses/2024/b.md", "Reviewed analysis.", "Reviewed analysis." + NOTE)),
+    ("note edited", edit("analyses/2024/b.md", "Says who?", "Who says so?")),
+    ("note no longer placed", edit("content/2024/b.md", "Beta body, corrected.", "Beta, amended.")),
+    ("note placed again", edit("content/2024/b.md", "Beta, amended.", "Beta body, corrected.")),
     # Beta is in Alpha's "More on energy" and on /archive/: their pages show its title
     ("title shown elsewhere", edit("content/2024/b.md", "title: Beta", "title: Beta revised")),
 ]

@@ -365,7 +365,8 @@ def test_the_index_documents_carry_the_filters(
                 source="https://news.example.com/a",
                 summary="Boats stop.",
             ),
-            "analyses/a.md": "---\nmodel: m\n---\n## Framing\n\nA careful piece.\n",
+            "analyses/a.md": "---\nmodel: m\n---\n## Framing\n\nA careful piece.\n"
+            "\n## Notes\n\n### source\n> Body text\n\nWho *says* so?\n",
         }
     )
     keep = tmp_path / "documents"
@@ -392,3 +393,6 @@ def test_the_index_documents_carry_the_filters(
         "<p>Boats stop.</p>",
     ):
         assert expected in html, expected
+    # a note is part of the analysis: its text after the analysis's heading (issue 20)
+    assert html.index("<p>Who <em>says</em> so?</p>") > html.index('<h2 id="analysis">')
+    assert "## Notes" not in html
