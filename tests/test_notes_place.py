@@ -171,3 +171,14 @@ def test_note_text_is_rendered_inert_on_the_page(tmp_path) -> None:
 def test_a_body_with_no_text_places_nothing_and_keeps_every_note(body: str) -> None:
     result = place(render(body), ("words", ""))
     assert result.block == (None, None) and result.order == (0, 1)
+
+
+def test_a_quote_copied_with_the_sources_markdown_marks_is_placed() -> None:
+    result = placed(("start in *early* spring", "start in **early** spring"))
+    assert result.block == (0, 0)
+    assert marks(result.blocks[0]) == ["start in early spring"]
+
+
+def test_a_literal_asterisk_in_the_article_is_matched_as_written() -> None:
+    result = placed(("costs 5 * 3",), "It costs 5 * 3 crowns.\n")
+    assert result.block == (0,)

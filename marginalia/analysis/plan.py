@@ -9,7 +9,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from ..archive import Site
-from ..build import load_site
+from ..build import attach_html, load_site
 from ..config import Settings, load_settings
 from ..content import Article
 from ..errors import Problems
@@ -72,4 +72,5 @@ def load_for_analysis(root: Path) -> tuple[Settings, Site, Prompt]:
     settings = load_settings(root)
     site = load_site(root, settings, problems, drafts=False)
     problems.raise_if_errors()
+    attach_html(site)  # notes' quotes are checked against the article as its page shows it
     return settings, site, load_prompt(root, settings.analysis.prompt)

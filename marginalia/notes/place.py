@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import lxml.html
 
+from ..summary import plain_text
 from .match import normalise, normalise_mapped
 
 # Elements whose text is one "paragraph" to search; text in any other element belongs to
@@ -162,16 +163,22 @@ def _write(element) -> str:
     return lxml.html.tostring(element, encoding="unicode", with_tail=True)
 
 
+def _forms(quote: str) -> tuple[str, ...]:
+    """The quote to look for, normalised: as given, then without Markdown's marks (a
+    model may copy the `**` of the source it was shown); none for an empty quote."""
+    return tuple(dict.fromkeys(f for f in (normalise(quote), normalise(plain_text(quote))) if f))
+
+
 @functools.lru_cache(maxsize=256)
 def place(body_html: str, quotes: tuple[str, ...]) -> Placement:
     """Place notes by their quotes (as the sidecar gives them) in an article's HTML."""
-    wanted = [normalise(quote) for quote in quotes]
+    wanted = [_forms(quote) for quote in quotes]
     root = lxml.html.fragment_fromstring(body_html, create_parent="div")
     blocks = list(root)
     paragraphs = _paragraphs(blocks)
     where: list[tuple[_Paragraph, int, int] | None] = []
-    for index, quote in enumerate(wanted):
-        found = _find(paragraphs, quote) if quote else None
+    for index, forms in enumerate(wanted):
+        found = next(filter(None, (_find(paragraphs, form) for form in forms)), None)
         if found is None:
             where.append(None)
             continue
