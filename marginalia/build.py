@@ -36,7 +36,8 @@ from .theme import LAYOUTS_DIR, ArticleItems, Urls, make_environment
 STATIC_DIR = "static"
 CACHE_DIR = ".cache/marginalia"  # kept between builds (and in CI by actions/cache)
 STAGING_PREFIX = "staging-"
-SEARCH_SCRIPT = "static/search.js"  # the theme's start of Pagefind's UI, only with search on
+# the theme's start of Pagefind's UI and its Pagefind module, only with search on
+SEARCH_SCRIPTS = ("static/search.js", "static/search/pagefind.js")
 
 
 @dataclass
@@ -99,7 +100,8 @@ class Rendering:
     jobs: list[PageJob]  # the pages and the feeds
     record: dict[str, tuple[str, int]]  # path in site/ -> (key, size) of each job's output
     sizes: dict[str, int] = field(default_factory=dict)  # every output, once published
-    search_key: str = ""  # of the articles in site/pagefind/ (search.index_key), if any
+    search_key: str = ""  # the plan whose bundles site/pagefind/ holds (search.Plan.key), if all
+    search_served: search.Served = field(default_factory=dict)  # the bundles it holds
 
 
 def shared_key_of(root: Path, site: Site) -> str:
@@ -195,7 +197,7 @@ def render_site(
     if settings.cname:
         outputs.add("CNAME", f"{settings.cname}\n".encode(), "config.yaml (cname)", problems)
     for rel, (path, owner) in sorted(_theme_static(root).items()):
-        if settings.search or rel != SEARCH_SCRIPT:
+        if settings.search or rel not in SEARCH_SCRIPTS:
             outputs.add(rel, path, owner, problems)
     outputs.add_tree(root / STATIC_DIR, "", root, problems)
     rendering = Rendering(site, env, urls, shared, templates, jobs, record)
@@ -203,30 +205,19 @@ def render_site(
         outputs.add(search.OPENSEARCH, search.opensearch_xml(site, urls), "the search", problems)
         # Pagefind refuses to index nothing: a site with no articles has no bundle yet
         if cache_dir is not None and site_dir is not None and site.articles and not problems.errors:
-            key = search.index_key(site)
-            folder = search.cached(cache_dir, key)
-            if folder is None and search_later is None:
+            plan = search.plan(site)
+            if search_later is None:
                 try:
-                    folder = search.bundle(cache_dir, site, key)
+                    search.index(cache_dir, plan)
                 except InputError:
                     outputs.discard()
                     raise
-            if folder is not None:
-                rendering.search_key = key
-                outputs.add_tree(folder, f"{search.BUNDLE_DIR}/", cache_dir, problems)
-            elif search_later is not None and search_later.keeps(site):
-                _keep_bundle(outputs, problems)
+            served, complete = search.add_bundle(outputs, problems, cache_dir, plan, search_later)
+            rendering.search_served = served
+            if complete:
+                rendering.search_key = plan.key
+                search.prune_cache(cache_dir, plan)
     return outputs, rendering
-
-
-def _keep_bundle(outputs: Outputs, problems: Problems) -> None:
-    """Claim the bundle site/pagefind/ holds, as it is, until serve has made the new one."""
-    assert outputs.present is not None
-    prefix = f"{search.BUNDLE_DIR}/"
-    for rel in sorted(rel for rel in outputs.present.files if rel.startswith(prefix)):
-        size = outputs.present.size(rel)
-        if size is not None and outputs.claim(rel, "the search", problems):
-            outputs.kept[rel] = size
 
 
 def new_staging(cache_dir: Path) -> Path:

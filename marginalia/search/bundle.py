@@ -1,0 +1,90 @@
+"""What site/pagefind/ holds: the stub's bundle, each shard's in a folder of its own, and
+shards.json, the list the search page merges (each shard with its languages, newest first).
+
+serve publishes a shard whose bundle is not made yet by the rule of search.Later: the
+bundle of that shard already in site/ stays while every page it points to is still an
+article's (a text edit moves no page), and is taken away otherwise (no result may point
+to a missing page).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import Problems
+from ..output import Outputs
+from .pagefind import ENTRY, cached
+from .shards import BUNDLE_DIR, SHARD_NAME, STUB, Plan, Unit
+
+MANIFEST = "shards.json"  # in site/pagefind/
+OWNER = "the search"
+
+Served = dict[str, frozenset[str]]  # by unit name: the article URLs its bundle in site/ offers
+
+
+@dataclass(frozen=True)
+class Later:
+    """serve's way (serve/search_index.py): the build publishes the bundles .cache/ has,
+    and leaves indexing the others for later. `served` tells the bundles now in site/ and
+    the article URLs each offers (None: not known)."""
+
+    served: Served | None
+
+    def keeps(self, unit: Unit, articles: frozenset[str]) -> bool:
+        offered = None if self.served is None else self.served.get(unit.name)
+        return offered is not None and offered <= articles
+
+
+def add_bundle(
+    outputs: Outputs, problems: Problems, cache_dir: Path, plan: Plan, later: Later | None
+) -> tuple[Served, bool]:
+    """Claim the bundles of the plan that .cache/ has, and with `later` the ones in site/
+    it keeps, and the manifest of the shards among them. What each offers, and whether
+    all of it is the plan's."""
+    served: Served = {}
+    listed: list[dict] = []
+    articles = frozenset(url for unit in plan.units for url in unit.urls)
+    complete = True
+    for unit in plan.units:
+        folder = cached(cache_dir, unit)
+        if folder is not None:
+            outputs.add_tree(folder, unit.folder, cache_dir, problems)
+            entry = folder / ENTRY
+            served[unit.name] = unit.urls
+        elif later is not None and later.keeps(unit, articles) and _keep(outputs, problems, unit):
+            entry = Path(outputs.present.files[unit.folder + ENTRY].path)  # type: ignore[union-attr]
+            served[unit.name] = later.served[unit.name]  # type: ignore[index]
+            complete = False
+        else:
+            complete = False
+            continue
+        if unit.name != STUB:
+            languages = sorted(json.loads(entry.read_text(encoding="utf-8"))["languages"])
+            listed.append({"name": unit.name, "languages": languages})
+    if STUB in served:
+        data = json.dumps({"shards": listed}, ensure_ascii=False, separators=(",", ":"))
+        outputs.add(f"{BUNDLE_DIR}/{MANIFEST}", (data + "\n").encode(), OWNER, problems)
+    return served, complete
+
+
+def _keep(outputs: Outputs, problems: Problems, unit: Unit) -> bool:
+    """Claim the unit's bundle in site/ as it is; False if there is none."""
+    present = outputs.present
+    if present is None or present.size(unit.folder + ENTRY) is None:
+        return False
+    for rel in sorted(rel for rel in present.files if _in_unit(rel, unit)):
+        size = present.size(rel)
+        if size is not None and outputs.claim(rel, OWNER, problems):
+            outputs.kept[rel] = size
+    return True
+
+
+def _in_unit(rel: str, unit: Unit) -> bool:
+    if not rel.startswith(unit.folder):
+        return False
+    if unit.name != STUB:
+        return True
+    inside = rel.removeprefix(unit.folder)
+    return inside != MANIFEST and not SHARD_NAME.fullmatch(inside.split("/")[0])
