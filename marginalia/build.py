@@ -145,9 +145,33 @@ def render_site(
     for publish to move into site/; without it (check), every page is rendered and nothing
     is written.
     """
+    attach_html(site)
+    plan: search.Plan | None = None
+    indexing: search.Indexing | None = None
+    if site.settings.search and site.articles and cache_dir is not None and site_dir is not None:
+        plan = search.plan(site)
+        if search_later is None:  # the shards whose articles changed index as the pages render
+            indexing = search.start(cache_dir, plan)
+    try:
+        return _render_site(root, site, problems, site_dir, cache_dir, search_later, plan, indexing)
+    except BaseException:
+        if indexing is not None:
+            indexing.cancel()
+        raise
+
+
+def _render_site(
+    root: Path,
+    site: Site,
+    problems: Problems,
+    site_dir: Path | None,
+    cache_dir: Path | None,
+    search_later: search.Later | None,
+    plan: search.Plan | None,
+    indexing: search.Indexing | None,
+) -> tuple[Outputs, Rendering]:
     settings = site.settings
     urls = Urls(settings)
-    attach_html(site)
     env = make_environment(
         root, settings, {"site": _site_globals(settings), "nav_pages": site.pages}
     )
@@ -204,19 +228,23 @@ def render_site(
     if settings.search:
         outputs.add(search.OPENSEARCH, search.opensearch_xml(site, urls), "the search", problems)
         # Pagefind refuses to index nothing: a site with no articles has no bundle yet
-        if cache_dir is not None and site_dir is not None and site.articles and not problems.errors:
-            plan = search.plan(site)
-            if search_later is None:
+        if plan is not None and not problems.errors:
+            assert cache_dir is not None
+            if indexing is not None:
                 try:
-                    search.index(cache_dir, plan)
+                    indexing.result()
                 except InputError:
                     outputs.discard()
                     raise
-            served, complete = search.add_bundle(outputs, problems, cache_dir, plan, search_later)
+            served, complete = search.add_bundle(
+                outputs, problems, cache_dir, plan, search_later, manifest, record
+            )
             rendering.search_served = served
             if complete:
                 rendering.search_key = plan.key
                 search.prune_cache(cache_dir, plan)
+        elif indexing is not None:
+            indexing.cancel()
     return outputs, rendering
 
 

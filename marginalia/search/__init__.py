@@ -23,6 +23,7 @@ from .pagefind import (
     index,
     missing,
     prune_cache,
+    start,
 )
 from .shards import BUNDLE_DIR, Plan, Unit, plan
 
@@ -49,4 +50,5 @@ __all__ = [
     "plan",
     "prune_cache",
     "search_page",
+    "start",
 ]

@@ -1,6 +1,10 @@
 """What site/pagefind/ holds: the stub's bundle, each shard's in a folder of its own, and
 shards.json, the list the search page merges (each shard with its languages, newest first).
 
+A build whose record (depend.Manifest) says a bundle of the same key is in site/, each of
+its files there in the recorded size, keeps it without reading it: at 10,000 articles the
+bundles are 13,000 files and 150 MB.
+
 serve publishes a shard whose bundle is not made yet by the rule of search.Later: the
 bundle of that shard already in site/ stays while every page it points to is still an
 article's (a text edit moves no page), and is taken away otherwise (no result may point
@@ -13,6 +17,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..depend import Manifest
 from ..errors import Problems
 from ..output import Outputs
 from .pagefind import ENTRY, cached
@@ -22,6 +27,7 @@ MANIFEST = "shards.json"  # in site/pagefind/
 OWNER = "the search"
 
 Served = dict[str, frozenset[str]]  # by unit name: the article URLs its bundle in site/ offers
+Record = dict[str, tuple[str, int]]  # path in site/ -> (key, size), as depend.Manifest's
 
 
 @dataclass(frozen=True)
@@ -38,24 +44,34 @@ class Later:
 
 
 def add_bundle(
-    outputs: Outputs, problems: Problems, cache_dir: Path, plan: Plan, later: Later | None
+    outputs: Outputs,
+    problems: Problems,
+    cache_dir: Path,
+    plan: Plan,
+    later: Later | None,
+    manifest: Manifest,
+    record: Record,
 ) -> tuple[Served, bool]:
     """Claim the bundles of the plan that .cache/ has, and with `later` the ones in site/
-    it keeps, and the manifest of the shards among them. What each offers, and whether
-    all of it is the plan's."""
+    it keeps, and the manifest of the shards among them; enter each file in `record`.
+    What each bundle offers, and whether all of it is the plan's."""
     served: Served = {}
     listed: list[dict] = []
     articles = frozenset(url for unit in plan.units for url in unit.urls)
+    recorded = _recorded_by_unit(manifest)
     complete = True
     for unit in plan.units:
         folder = cached(cache_dir, unit)
         if folder is not None:
-            outputs.add_tree(folder, unit.folder, cache_dir, problems)
+            files = recorded.get(unit.name, [])
+            if not _keep_recorded(outputs, problems, manifest, unit.key, files, record):
+                _add_cached(outputs, problems, folder, unit, record)
             entry = folder / ENTRY
             served[unit.name] = unit.urls
         elif later is not None and later.keeps(unit, articles) and _keep(outputs, problems, unit):
             entry = Path(outputs.present.files[unit.folder + ENTRY].path)  # type: ignore[union-attr]
             served[unit.name] = later.served[unit.name]  # type: ignore[index]
+            record.update((rel, manifest.entries[rel]) for rel in recorded.get(unit.name, []))
             complete = False
         else:
             complete = False
@@ -67,6 +83,49 @@ def add_bundle(
         data = json.dumps({"shards": listed}, ensure_ascii=False, separators=(",", ":"))
         outputs.add(f"{BUNDLE_DIR}/{MANIFEST}", (data + "\n").encode(), OWNER, problems)
     return served, complete
+
+
+def _recorded_by_unit(manifest: Manifest) -> dict[str, list[str]]:
+    """The recorded files under site/pagefind/, by the name of the unit they belong to."""
+    found: dict[str, list[str]] = {}
+    prefix = f"{BUNDLE_DIR}/"
+    for rel in manifest.entries:
+        if rel.startswith(prefix) and rel != prefix + MANIFEST:
+            first = rel.removeprefix(prefix).split("/")[0]
+            found.setdefault(first if SHARD_NAME.fullmatch(first) else STUB, []).append(rel)
+    return found
+
+
+def _keep_recorded(
+    outputs: Outputs,
+    problems: Problems,
+    manifest: Manifest,
+    key: str,
+    files: list[str],
+    record: Record,
+) -> bool:
+    """Claim a bundle of `key` that site/ holds as recorded; False if it does not."""
+    present = outputs.present
+    if present is None or not files:
+        return False
+    if not all(manifest.unchanged(present, rel, key) for rel in files):
+        return False
+    for rel in files:
+        if outputs.claim(rel, OWNER, problems):
+            outputs.kept[rel] = manifest.entries[rel][1]
+            record[rel] = manifest.entries[rel]
+    return True
+
+
+def _add_cached(
+    outputs: Outputs, problems: Problems, folder: Path, unit: Unit, record: Record
+) -> None:
+    """Every file of the unit's bundle in .cache/, to be published where it goes."""
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            rel = unit.folder + path.relative_to(folder).as_posix()
+            outputs.add(rel, path, OWNER, problems)
+            record[rel] = (unit.key, path.stat().st_size)
 
 
 def _keep(outputs: Outputs, problems: Problems, unit: Unit) -> bool:

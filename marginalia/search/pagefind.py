@@ -76,12 +76,19 @@ def prune_cache(cache_dir: Path, plan: Plan) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
+def start(cache_dir: Path, plan: Plan) -> Indexing | None:
+    """Start making the bundles of the plan that .cache/ lacks (a build's way: see
+    Indexing); None if it has them all."""
+    todo = missing(cache_dir, plan)
+    return Indexing(cache_dir, todo, background=False) if todo else None
+
+
 def index(cache_dir: Path, plan: Plan) -> None:
     """Make every bundle of the plan that .cache/ lacks. Raise InputError (naming
     Pagefind) if the binary fails; a failed run leaves nothing."""
-    todo = missing(cache_dir, plan)
-    if todo:
-        Indexing(cache_dir, todo).result()
+    indexing = start(cache_dir, plan)
+    if indexing is not None:
+        indexing.result()
 
 
 def memory_budget_mb() -> float:
@@ -97,49 +104,53 @@ def estimate_mb(unit: Unit) -> float:
 
 
 class Indexing:
-    """The runs of Pagefind for some units, in a work folder of .cache/: a thread writes
-    each unit's documents (about 1 ms an article) and starts the binary as a subprocess,
-    as many at once as the cores and the memory budget allow, so that serve can serve
-    meanwhile; each bundle is moved into .cache/ whole when its run is done.
+    """The runs of Pagefind for some units, in a work folder of .cache/: each unit's
+    documents are written (about 1 ms an article) and the binary started as a subprocess,
+    as many at once as the cores and the memory budget allow; each bundle is moved into
+    .cache/ whole when its run is done.
 
-    The thread reads the units' articles: nothing may change them until the runs are done
-    or cancelled (serve cancels before it rebuilds, and so before it forks build workers)."""
+    In the background (serve), a thread does it all, so that serve can serve meanwhile;
+    it reads the units' articles, so nothing may change them until the runs are done or
+    cancelled (serve cancels before it rebuilds, and so before it forks build workers).
+    Otherwise (build) the first runs start at once, go on while the build renders its
+    pages (no thread: the build's workers are forked), and result() does the rest."""
 
-    def __init__(self, cache_dir: Path, units: tuple[Unit, ...]) -> None:
+    def __init__(self, cache_dir: Path, units: tuple[Unit, ...], *, background: bool) -> None:
         self.cache_dir = cache_dir
-        self.units = units
         self.work = cache_dir / CACHE_FOLDER / f"work-{secrets.token_hex(8)}"
-        self.running: dict[subprocess.Popen, Unit] = {}
+        self.units = units
+        self.pending = sorted(units, key=estimate_mb, reverse=True)
+        self.running: dict[subprocess.Popen, tuple[Unit, float]] = {}
         self.failure: BaseException | None = None
         self.no_binary = False
         self.cancelled = False
         self.lock = threading.Lock()  # between cancel() and the start of a binary
-        self.thread = threading.Thread(target=self._run, name="search-index", daemon=True)
-        self.thread.start()
+        self.thread: threading.Thread | None = None
+        if background:
+            self.thread = threading.Thread(target=self._pump, name="search-index", daemon=True)
+            self.thread.start()
+        else:
+            self._pump(wait=False)
 
-    def _run(self) -> None:
+    def _pump(self, wait: bool = True) -> None:
+        """Start the runs that fit; with `wait`, until every run is done."""
         try:
             budget, cores = memory_budget_mb(), os.cpu_count() or 1
-            pending = sorted(self.units, key=estimate_mb, reverse=True)
-            started: dict[subprocess.Popen, float] = {}
-            while (pending or self.running) and not self.cancelled:
-                used = sum(estimate_mb(unit) for unit in self.running.values())
-                fits = (
-                    not self.running or used + estimate_mb(pending[0]) <= budget
-                    if pending
-                    else False
+            while (self.pending or self.running) and not self.cancelled and not self.no_binary:
+                used = sum(estimate_mb(unit) for unit, _ in self.running.values())
+                fits = bool(self.pending) and (
+                    not self.running or used + estimate_mb(self.pending[0]) <= budget
                 )
                 if fits and len(self.running) < cores:
-                    process = self._start(pending.pop(0))
-                    if process is None:
-                        return
-                    started[process] = time.perf_counter()
+                    self._start(self.pending.pop(0))
                     continue
+                if not wait:
+                    return
                 time.sleep(POLL_SECONDS)
                 for process in [p for p in self.running if p.poll() is not None]:
-                    unit = self.running[process]
+                    unit, started = self.running[process]
                     self._finish(unit, process.returncode)
-                    seconds = time.perf_counter() - started.pop(process)
+                    seconds = time.perf_counter() - started
                     shard = unit.name or "stub"
                     log.info(
                         "indexed %s (%d articles) in %.2f s", shard, len(unit.articles), seconds
@@ -149,7 +160,7 @@ class Indexing:
         except BaseException as exc:  # handed to result()
             self.failure = exc
 
-    def _start(self, unit: Unit) -> subprocess.Popen | None:
+    def _start(self, unit: Unit) -> None:
         """Write the unit's documents and start Pagefind on them."""
         work = self.work / (unit.name or "stub")
         docs = work / "docs"
@@ -160,13 +171,12 @@ class Indexing:
             path.write_text(text, encoding="utf-8")
         with self.lock:
             if self.cancelled:
-                return None
+                return
             process = _start(docs, work / "bundle", work / "log.txt")
             if process is None:
                 self.no_binary = True
             else:
-                self.running[process] = unit
-        return process
+                self.running[process] = (unit, time.perf_counter())
 
     def _finish(self, unit: Unit, code: int) -> None:
         """Move the unit's bundle into .cache/ (a shard's without Pagefind's scripts, which
@@ -186,12 +196,15 @@ class Indexing:
         out.rename(done)
 
     def done(self) -> bool:
-        return not self.thread.is_alive()
+        return self.thread is None or not self.thread.is_alive()
 
     def result(self) -> None:
         """Wait for the runs; InputError if one failed."""
         try:
-            self.thread.join()
+            if self.thread is not None:
+                self.thread.join()
+            elif self.failure is None:
+                self._pump()
             if self.failure is not None:
                 raise self.failure
             if self.no_binary:
@@ -207,7 +220,8 @@ class Indexing:
         for process in processes:
             if process.poll() is None:
                 process.kill()
-        self.thread.join()
+        if self.thread is not None:
+            self.thread.join()
         for process in processes:
             process.wait()
         shutil.rmtree(self.work, ignore_errors=True)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .. import search, stamp
 from ..build import CACHE_DIR, Rendering
+from ..depend import Manifest, save_record
 from ..errors import Problems
 from ..output import SITE_DIR, Outputs, PublishReport, publish
 
@@ -77,7 +78,7 @@ class BackgroundIndex:
         todo = search.missing(self.cache_dir, plan)
         if todo:
             if self.running is None:
-                self.running = search.Indexing(self.cache_dir, todo)
+                self.running = search.Indexing(self.cache_dir, todo, background=True)
             if not wait and not self.running.done():
                 return None
             running, self.running, self.wanted = self.running, None, None
@@ -90,7 +91,10 @@ class BackgroundIndex:
         prefix = f"{search.BUNDLE_DIR}/"
         outputs = Outputs()
         problems = Problems()
-        served, _ = search.add_bundle(outputs, problems, self.cache_dir, plan, None)
+        record = rendering.record
+        served, _ = search.add_bundle(
+            outputs, problems, self.cache_dir, plan, None, Manifest(dict(record)), record
+        )
         problems.raise_if_errors()
         published = publish(self.site_dir, outputs, prune=False)
         old = [
@@ -99,10 +103,12 @@ class BackgroundIndex:
         for rel in old:
             (self.site_dir / rel).unlink(missing_ok=True)
             del rendering.sizes[rel]
+            record.pop(rel, None)
         rendering.sizes.update(published.sizes)
         rendering.search_key, rendering.search_served = plan.key, served
         self.served = served
         search.prune_cache(self.cache_dir, plan)
+        save_record(self.cache_dir, record)  # the next build keeps these bundles as they are
         stamp.forget(self.cache_dir)  # the next `build` checks its inputs itself
         unchanged = len(published.sizes) - published.written
         return PublishReport(published.written, unchanged, len(old), published.total_bytes)
