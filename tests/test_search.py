@@ -42,7 +42,7 @@ from test_browser import browser as browser
 from test_validators import REPO, Served, copy_example, serve_example, unavailable
 
 from marginalia.build import CACHE_DIR, build
-from marginalia.search import CACHE_FOLDER
+from marginalia.search import CACHE_FOLDER, MEMORY_ENV
 
 UNIQUE_WORD = "aquifer"  # in one example article, in no other and in no analysis
 UNIQUE_ARTICLE = "content/2024/11/data-centre-water-permits.md"
@@ -429,6 +429,19 @@ def test_a_failing_indexer_is_reported_and_site_is_kept(
     leftovers = [p.name for p in (root / CACHE_DIR / CACHE_FOLDER).iterdir()]
     assert not [name for name in leftovers if name.startswith("work-")], leftovers
     monkeypatch.delenv("PAGEFIND_BINARY_PATH")
+    assert run("build", "--root", root).status == 0
+
+
+def test_a_memory_budget_that_is_not_a_number_is_reported(
+    site: Any, run: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = site({"content/a.md": article()})
+    monkeypatch.setenv(MEMORY_ENV, "lots")
+    result = run("build", "--root", root)
+    assert result.status == 1 and "Traceback" not in result.err
+    assert f"{MEMORY_ENV} must be a number of MiB, not 'lots'" in result.err
+    assert not (root / "site").exists()
+    monkeypatch.setenv(MEMORY_ENV, "1")  # smaller than any run: one at a time
     assert run("build", "--root", root).status == 0
 
 
