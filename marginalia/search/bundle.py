@@ -14,6 +14,7 @@ to a missing page).
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,12 +121,35 @@ def _keep_recorded(
 def _add_cached(
     outputs: Outputs, problems: Problems, folder: Path, unit: Unit, record: Record
 ) -> None:
-    """Every file of the unit's bundle in .cache/, to be published where it goes."""
+    """Every file of the unit's bundle in .cache/, to be published where it goes. One that
+    site/ lacks (or has in another size) is linked into the build's staging folder, and
+    publish moves the link into site/ (neither copy is ever written in place); the others,
+    or all where links are not to be had, are compared and copied if they differ."""
     for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            rel = unit.folder + path.relative_to(folder).as_posix()
+        if not path.is_file():
+            continue
+        rel = unit.folder + path.relative_to(folder).as_posix()
+        size = path.stat().st_size
+        record[rel] = (unit.key, size)
+        present = outputs.present.size(rel) if outputs.present is not None else None
+        staged = _linked(path, outputs.staging, rel) if present != size else None
+        if staged is None:
             outputs.add(rel, path, OWNER, problems)
-            record[rel] = (unit.key, path.stat().st_size)
+        elif outputs.claim(rel, OWNER, problems):
+            outputs.staged[rel] = (staged, size)
+
+
+def _linked(path: Path, staging: Path | None, rel: str) -> Path | None:
+    """A hard link to path at rel in the staging folder; None if it cannot be made."""
+    if staging is None:
+        return None
+    target = staging / rel
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.link(path, target)
+    except OSError:
+        return None
+    return target
 
 
 def _keep(outputs: Outputs, problems: Problems, unit: Unit) -> bool:
