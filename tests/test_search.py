@@ -1,15 +1,18 @@
-"""Search (issue 12, design §8): Pagefind's index of the articles, /search/, the header's
-box and /opensearch.xml.
+"""Search (issues 12 and 19, design §8): Pagefind's index of the articles in monthly
+shards, /search/ merging them, the header's box and /opensearch.xml.
 
-In Chromium (tests/test_browser.py's set-up: the example site built for and served on
-127.0.0.1 under the sub-path /sub/archive/, no request allowed off the origin):
-/search/?q= finds the one article with a word, an analysis-only word as an analysis
-match, the Japanese article by a Japanese word, and a tag filter narrows the results;
-results are reached from the keyboard with a visible focus; the header's form lands on
-/search/?q= without JavaScript, where the page says search needs it; axe-core finds
-nothing serious, light and dark. Without a browser: the OpenSearch description, the
-`search: false` switch, clean builds giving the same bundle, an unchanged index not made
-again, and a failing indexer reported with site/ left as it was.
+In Chromium (tests/test_browser.py's set-up: the example site, 13 shards, built for and
+served on 127.0.0.1 under the sub-path /sub/archive/, no request allowed off the origin):
+/search/?q= finds the one article with a word (and no other shard's near miss), words of
+the oldest and the newest shard, an analysis-only word as an analysis match, the
+Japanese article by a Japanese word; a tag's count is its articles' in every shard and
+checking it leaves those; newest first runs across shards; results are reached from the
+keyboard with a visible focus; the header's form lands on /search/?q= without
+JavaScript, where the page says search needs it; axe-core finds nothing serious, light
+and dark. Without a browser: the OpenSearch description, the `search: false` switch,
+clean builds giving the same bundles, an edit indexing only the shards it touches (and
+the site then a clean build's), a failing indexer reported with site/ left as it was,
+and the memory budget's setting.
 """
 
 from __future__ import annotations
@@ -335,7 +338,7 @@ def test_search_false_writes_no_bundle_no_page_and_no_box(site: Any, run: Any) -
 
 def test_clean_builds_give_the_same_bundle(tmp_path: Path) -> None:
     """Byte for byte but for the few filter files Pagefind writes in hash-map order (see
-    marginalia/search.py): those are counted (tree_digest); the rest, words and
+    marginalia/search/pagefind.py): those are counted (tree_digest); the rest, words and
     fragments, compared."""
     first, second = copy_example(tmp_path / "one"), copy_example(tmp_path / "two")
     build(first)
