@@ -150,7 +150,8 @@ def render_site(
     indexing: search.Indexing | None = None
     if site.settings.search and site.articles and cache_dir is not None and site_dir is not None:
         plan = search.plan(site)
-        if search_later is None:  # the shards whose articles changed index as the pages render
+        # the shards whose articles changed index as the pages render (not for a failing build)
+        if search_later is None and not problems.errors:
             indexing = search.start(cache_dir, plan)
     try:
         return _render_site(root, site, problems, site_dir, cache_dir, search_later, plan, indexing)
