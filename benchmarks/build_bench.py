@@ -10,10 +10,11 @@ writes a config.yaml with only title and base_url, and times, as subprocesses of
 - one edit: a sentence appended to one article (a different one each run);
 - template edit: layouts/article.html copied from the built-in theme into the corpus with
   a comment added, so a site-level override appears;
-- index: the search index alone (marginalia/search.py: every article's document made and
-  Pagefind run, into an empty cache), in a process of its own, and the size of the
-  bundle it writes to site/pagefind/ (the cold, one-edit and template-edit builds include
-  search: a changed article means a new index, a template edit reuses it).
+- index: the search index alone (marginalia/search/: every shard's documents made and
+  Pagefind run on each, as a build runs them, into an empty cache), in a process of its
+  own, and the size of the bundles it writes to site/pagefind/ (the cold, one-edit and
+  template-edit builds include search: an edited article means its month's shard is
+  indexed again, a template edit reuses them all).
 
 Each timing is the median of --runs, measured with time.perf_counter() around the
 subprocess (interpreter start included); the floor's and the cold build's CPU time
@@ -85,10 +86,12 @@ root = Path(sys.argv[1])
 site = load_site(root, load_settings(root), Problems(), drafts=False)
 attach_html(site)
 with tempfile.TemporaryDirectory() as cache:
+    plan = search.plan(site)
     started = time.perf_counter()
-    folder = search.bundle(Path(cache), site, search.index_key(site))
+    search.index(Path(cache), plan)
     seconds = time.perf_counter() - started
-    print(seconds, sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()))
+    folders = [search.cached(Path(cache), unit) for unit in plan.units]
+    print(seconds, sum(p.stat().st_size for f in folders for p in f.rglob("*") if p.is_file()))
 """
 OVERRIDE_AT = "{% block content %}"  # the comment goes inside it, so every article page changes
 

@@ -36,7 +36,8 @@ from .theme import LAYOUTS_DIR, ArticleItems, Urls, make_environment
 STATIC_DIR = "static"
 CACHE_DIR = ".cache/marginalia"  # kept between builds (and in CI by actions/cache)
 STAGING_PREFIX = "staging-"
-SEARCH_SCRIPT = "static/search.js"  # the theme's start of Pagefind's UI, only with search on
+# the theme's start of Pagefind's UI and its Pagefind module, only with search on
+SEARCH_SCRIPTS = ("static/search.js", "static/search/pagefind.js")
 
 
 @dataclass
@@ -99,7 +100,8 @@ class Rendering:
     jobs: list[PageJob]  # the pages and the feeds
     record: dict[str, tuple[str, int]]  # path in site/ -> (key, size) of each job's output
     sizes: dict[str, int] = field(default_factory=dict)  # every output, once published
-    search_key: str = ""  # of the articles in site/pagefind/ (search.index_key), if any
+    search_key: str = ""  # the plan whose bundles site/pagefind/ holds (search.Plan.key), if all
+    search_served: search.Served = field(default_factory=dict)  # the bundles it holds
 
 
 def shared_key_of(root: Path, site: Site) -> str:
@@ -143,9 +145,34 @@ def render_site(
     for publish to move into site/; without it (check), every page is rendered and nothing
     is written.
     """
+    attach_html(site)
+    plan: search.Plan | None = None
+    indexing: search.Indexing | None = None
+    if site.settings.search and site.articles and cache_dir is not None and site_dir is not None:
+        plan = search.plan(site)
+        # the shards whose articles changed index as the pages render (not for a failing build)
+        if search_later is None and not problems.errors:
+            indexing = search.start(cache_dir, plan)
+    try:
+        return _render_site(root, site, problems, site_dir, cache_dir, search_later, plan, indexing)
+    except BaseException:
+        if indexing is not None:
+            indexing.cancel()
+        raise
+
+
+def _render_site(
+    root: Path,
+    site: Site,
+    problems: Problems,
+    site_dir: Path | None,
+    cache_dir: Path | None,
+    search_later: search.Later | None,
+    plan: search.Plan | None,
+    indexing: search.Indexing | None,
+) -> tuple[Outputs, Rendering]:
     settings = site.settings
     urls = Urls(settings)
-    attach_html(site)
     env = make_environment(
         root, settings, {"site": _site_globals(settings), "nav_pages": site.pages}
     )
@@ -195,38 +222,31 @@ def render_site(
     if settings.cname:
         outputs.add("CNAME", f"{settings.cname}\n".encode(), "config.yaml (cname)", problems)
     for rel, (path, owner) in sorted(_theme_static(root).items()):
-        if settings.search or rel != SEARCH_SCRIPT:
+        if settings.search or rel not in SEARCH_SCRIPTS:
             outputs.add(rel, path, owner, problems)
     outputs.add_tree(root / STATIC_DIR, "", root, problems)
     rendering = Rendering(site, env, urls, shared, templates, jobs, record)
     if settings.search:
         outputs.add(search.OPENSEARCH, search.opensearch_xml(site, urls), "the search", problems)
         # Pagefind refuses to index nothing: a site with no articles has no bundle yet
-        if cache_dir is not None and site_dir is not None and site.articles and not problems.errors:
-            key = search.index_key(site)
-            folder = search.cached(cache_dir, key)
-            if folder is None and search_later is None:
+        if plan is not None and not problems.errors:
+            assert cache_dir is not None
+            if indexing is not None:
                 try:
-                    folder = search.bundle(cache_dir, site, key)
+                    indexing.result()
                 except InputError:
                     outputs.discard()
                     raise
-            if folder is not None:
-                rendering.search_key = key
-                outputs.add_tree(folder, f"{search.BUNDLE_DIR}/", cache_dir, problems)
-            elif search_later is not None and search_later.keeps(site):
-                _keep_bundle(outputs, problems)
+            served, complete = search.add_bundle(
+                outputs, problems, cache_dir, plan, search_later, manifest, record
+            )
+            rendering.search_served = served
+            if complete:
+                rendering.search_key = plan.key
+                search.prune_cache(cache_dir, plan)
+        elif indexing is not None:
+            indexing.cancel()
     return outputs, rendering
-
-
-def _keep_bundle(outputs: Outputs, problems: Problems) -> None:
-    """Claim the bundle site/pagefind/ holds, as it is, until serve has made the new one."""
-    assert outputs.present is not None
-    prefix = f"{search.BUNDLE_DIR}/"
-    for rel in sorted(rel for rel in outputs.present.files if rel.startswith(prefix)):
-        size = outputs.present.size(rel)
-        if size is not None and outputs.claim(rel, "the search", problems):
-            outputs.kept[rel] = size
 
 
 def new_staging(cache_dir: Path) -> Path:

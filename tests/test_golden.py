@@ -6,7 +6,7 @@ article with `analysis: false`, a standalone page, static files, a sub-path base
 tests/golden/expected/ is its checked-in build output, but for the search bundle
 (site/pagefind/): that is Pagefind's output, about 800 kB of its scripts and WebAssembly
 that change with its version, and a few of its files differ from run to run
-(marginalia/search.py). The golden site has search on (the /search/ page, the header's
+(marginalia/search/pagefind.py). The golden site has search on (the /search/ page, the header's
 box, /opensearch.xml are compared); the bundle is checked by tests/test_search.py.
 
 When a change to the output is intended, regenerate the expected tree, then review the

@@ -1,19 +1,24 @@
-"""Search (issue 12, design §8): Pagefind's index of the articles, /search/, the header's
-box and /opensearch.xml.
+"""Search (issues 12 and 19, design §8): Pagefind's index of the articles in monthly
+shards, /search/ merging them, the header's box and /opensearch.xml.
 
-In Chromium (tests/test_browser.py's set-up: the example site built for and served on
-127.0.0.1 under the sub-path /sub/archive/, no request allowed off the origin):
-/search/?q= finds the one article with a word, an analysis-only word as an analysis
-match, the Japanese article by a Japanese word, and a tag filter narrows the results;
-results are reached from the keyboard with a visible focus; the header's form lands on
-/search/?q= without JavaScript, where the page says search needs it; axe-core finds
-nothing serious, light and dark. Without a browser: the OpenSearch description, the
-`search: false` switch, clean builds giving the same bundle, an unchanged index not made
-again, and a failing indexer reported with site/ left as it was.
+In Chromium (tests/test_browser.py's set-up: the example site, 13 shards, built for and
+served on 127.0.0.1 under the sub-path /sub/archive/, no request allowed off the origin):
+/search/?q= finds the one article with a word (and no other shard's near miss), words of
+the oldest and the newest shard, an analysis-only word as an analysis match, the
+Japanese article by a Japanese word; a tag's count is its articles' in every shard and
+checking it leaves those; newest first runs across shards; results are reached from the
+keyboard with a visible focus; the header's form lands on /search/?q= without
+JavaScript, where the page says search needs it; axe-core finds nothing serious, light
+and dark. Without a browser: the OpenSearch description, the `search: false` switch,
+clean builds giving the same bundles, an edit indexing only the shards it touches (and
+the site then a clean build's), a failing indexer reported with site/ left as it was,
+and the memory budget's setting.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import re
 import shutil
@@ -40,7 +45,7 @@ from test_browser import browser as browser
 from test_validators import REPO, Served, copy_example, serve_example, unavailable
 
 from marginalia.build import CACHE_DIR, build
-from marginalia.search import CACHE_FOLDER
+from marginalia.search import CACHE_FOLDER, MEMORY_ENV
 
 UNIQUE_WORD = "aquifer"  # in one example article, in no other and in no analysis
 UNIQUE_ARTICLE = "content/2024/11/data-centre-water-permits.md"
@@ -49,6 +54,12 @@ ANALYSED_ARTICLE = "analyses/2023/12/ai-triage-trial.md"
 JAPANESE_WORD = "住民投票"  # referendum
 JAPANESE_ARTICLE = "content/2024/03/kitahama-line-vote.md"
 COMMON_WORD = "council"
+OLDEST_WORD = "estuary"  # in the example's oldest article (March 2022), in no other
+OLDEST_ARTICLE = "content/2022/03/tidal-turbines-ferries.md"
+NEWEST_WORD = "battery"  # in its newest (March 2025), in no other
+NEWEST_ARTICLE = "content/2025/03/electric-ferry-trial.md"
+EVERYWHERE_WORD = "the"  # in every English article
+TAG = "transport"
 RESULT = ".pagefind-ui__result"
 RESULT_LINK = ".pagefind-ui__result > .pagefind-ui__result-inner > .pagefind-ui__result-title a"
 
@@ -69,6 +80,27 @@ def test_the_chosen_words_are_where_the_tests_say() -> None:
     assert files_with(ANALYSIS_WORD, "content") == []
     assert files_with(JAPANESE_WORD, "content") == [JAPANESE_ARTICLE]
     assert len(files_with(COMMON_WORD, "content")) >= 3
+    assert files_with(OLDEST_WORD, "content") == [OLDEST_ARTICLE]
+    assert files_with(NEWEST_WORD, "content") == [NEWEST_ARTICLE]
+    articles = [rel for rel in files_with("", "content") if not rel.startswith("content/pages/")]
+    months = sorted(Path(rel).parent.as_posix() for rel in articles)
+    assert months[0] + "/" in OLDEST_ARTICLE and months[-1] + "/" in NEWEST_ARTICLE
+    assert len(tagged_english(TAG)) >= 3  # in shards of three years
+
+
+def tagged_english(tag: str) -> list[str]:
+    """The example's English articles with the tag (the search page's index is English)."""
+    found = []
+    for rel in files_with("", "content"):
+        text = (REPO / rel).read_text(encoding="utf-8")
+        tags = re.search(r"^tags: \[(.*)\]$", text, re.MULTILINE)
+        if (
+            tags
+            and tag in [t.strip() for t in tags.group(1).split(",")]
+            and "language:" not in text
+        ):
+            found.append(rel)
+    return found
 
 
 # --- in the browser -----------------------------------------------------------------------
@@ -112,6 +144,16 @@ def test_a_word_in_one_article_finds_it_first_and_its_link_works(
         assert not watch.foreign, watch.foreign
 
 
+def test_the_oldest_and_the_newest_shard_are_both_searched(browser: Any, served: Served) -> None:
+    """Each month is a bundle of its own: a word of the oldest month and one of the newest
+    find their one article each (and no other shard's near miss)."""
+    with open_page(browser, served) as (page, watch):
+        assert search(page, served, OLDEST_WORD) == [article_url(served, OLDEST_ARTICLE)]
+        assert search(page, served, NEWEST_WORD) == [article_url(served, NEWEST_ARTICLE)]
+        assert not watch.problems, watch.problems
+        assert not watch.foreign, watch.foreign
+
+
 def test_a_word_only_in_an_analysis_is_marked_as_an_analysis_match(
     browser: Any, served: Served
 ) -> None:
@@ -149,24 +191,33 @@ def test_the_japanese_article_is_found_by_a_japanese_word(browser: Any, served: 
         assert not watch.problems, watch.problems
 
 
-def test_a_tag_filter_narrows_the_results(browser: Any, served: Served) -> None:
+def test_a_tag_filter_counts_and_narrows_across_shards(browser: Any, served: Served) -> None:
+    """The tag's count is of its articles in every shard; checking it leaves those."""
+    expected = sorted(article_url(served, rel) for rel in tagged_english(TAG))
     with open_page(browser, served) as (page, watch):
-        everything = search(page, served, COMMON_WORD)
-        assert len(everything) >= 3
+        search(page, served, EVERYWHERE_WORD)
+        message = page.locator(".pagefind-ui__message")
+        assert int(message.inner_text().split()[0]) > len(expected)
         # Pagefind's UI shows its filters once their index has loaded, after the results
         tag_filter = page.locator("summary.pagefind-ui__filter-name", has_text="Tag")
         tag_filter.wait_for(timeout=90_000)
         tag_filter.click()
-        tag = page.locator("input.pagefind-ui__filter-checkbox[name=tag][value=transport]")
+        tag = page.locator(f"input.pagefind-ui__filter-checkbox[name=tag][value={TAG}]")
+        label = page.locator(f"label.pagefind-ui__filter-label[for={tag.get_attribute('id')}]")
+        assert label.inner_text().split()[-1] == f"({len(expected)})"
         tag.check()
+        # settled: the list shows as many results as the message counts
         page.wait_for_function(
-            f"document.querySelectorAll({RESULT_LINK!r}).length < {len(everything)}"
+            """([selector, count]) => {
+                const shown = document.querySelectorAll(selector).length;
+                const said = document.querySelector(".pagefind-ui__message")?.textContent ?? "";
+                return said.startsWith(`${count} result`) && shown === count;
+            }""",
+            arg=[RESULT_LINK, len(expected)],
         )
+        assert message.inner_text().startswith(f"{len(expected)} result")
         narrowed = page.eval_on_selector_all(RESULT_LINK, "links => links.map(a => a.href)")
-        assert narrowed and set(narrowed) < set(everything)
-        for url in narrowed:  # each is tagged transport on its own page
-            rel = url.removeprefix(served.base_url)
-            assert 'href="/sub/archive/tags/transport/"' in served.page_text(rel), url
+        assert sorted(narrowed) == expected
         assert not watch.problems, watch.problems
 
 
@@ -273,7 +324,7 @@ def test_search_false_writes_no_bundle_no_page_and_no_box(site: Any, run: Any) -
     root = site({"config.yaml": MINIMAL_CONFIG + "search: false\n", "content/a.md": article()})
     assert run("build", "--root", root).status == 0
     out = root / "site"
-    for name in ("pagefind", "search", "opensearch.xml", "static/search.js"):
+    for name in ("pagefind", "search", "opensearch.xml", "static/search.js", "static/search"):
         assert not (out / name).exists(), name
     for page in out.rglob("*.html"):
         html = page.read_text(encoding="utf-8")
@@ -287,7 +338,7 @@ def test_search_false_writes_no_bundle_no_page_and_no_box(site: Any, run: Any) -
 
 def test_clean_builds_give_the_same_bundle(tmp_path: Path) -> None:
     """Byte for byte but for the few filter files Pagefind writes in hash-map order (see
-    marginalia/search.py): those are counted (tree_digest); the rest, words and
+    marginalia/search/pagefind.py): those are counted (tree_digest); the rest, words and
     fragments, compared."""
     first, second = copy_example(tmp_path / "one"), copy_example(tmp_path / "two")
     build(first)
@@ -295,25 +346,71 @@ def test_clean_builds_give_the_same_bundle(tmp_path: Path) -> None:
     digest = tree_digest(first / "site")
     assert digest == tree_digest(second / "site")
     bundle = [rel for rel in digest if rel.startswith("pagefind/")]
-    assert any(rel.startswith("pagefind/fragment/") for rel in bundle)
-    assert any(rel.startswith("pagefind/index/") for rel in bundle)
-    assert "pagefind/filter/(unstable)" in digest
+    assert any(re.fullmatch(r"pagefind/\d{4}-\d{2}/fragment/.*", rel) for rel in bundle)
+    assert any(re.fullmatch(r"pagefind/\d{4}-\d{2}/index/.*", rel) for rel in bundle)
+    assert any(re.fullmatch(r"pagefind/\d{4}-\d{2}/filter/\(unstable\)", rel) for rel in bundle)
 
 
-def test_an_unchanged_index_is_not_made_again(site: Any) -> None:
-    root = site({"content/a.md": article(body="Ferry strike."), "content/b.md": article("B")})
+def dated(title: str, date: str, body: str = "Harbour news.") -> str:
+    return article(title, date, body)
+
+
+def indexed(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The bundles the last build indexed, from its log."""
+    found = sorted(r.args[0] for r in caplog.records if r.getMessage().startswith("indexed "))
+    caplog.clear()
+    return found
+
+
+def test_an_edit_indexes_only_the_shards_it_touches(
+    site: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Shards by month: adding an article to an old month, editing one in another and
+    removing one from a third index those three again and no other; a template edit and
+    no change index nothing; and the site is a clean build's."""
+    caplog.set_level(logging.INFO, logger="marginalia.search.pagefind")
+    files = {
+        "content/2019/a.md": dated("Old ferry", "2019-03-02T10:00:00Z"),
+        "content/2021/b.md": dated("Bridge vote", "2021-05-02T10:00:00Z"),
+        "content/2022/c.md": dated("Quay repairs", "2022-08-02T10:00:00Z"),
+        "content/2022/d.md": dated("Quay reopens", "2022-08-20T10:00:00Z"),
+        "content/2024/e.md": dated("New tram", "2024-01-02T10:00:00Z"),
+    }
+    root = site(files)
     build(root)
+    assert indexed(caplog) == ["2019-03", "2021-05", "2022-08", "2024-01", "stub"]
     store = root / CACHE_DIR / CACHE_FOLDER
-    (bundle,) = list(store.iterdir())
-    entry = bundle / "pagefind-entry.json"
-    made = entry.stat().st_mtime_ns
+    before = {path.name: path.stat().st_mtime_ns for path in store.iterdir()}
     write_files(root, {"layouts/page.html": '{% extends "default/page.html" %}\n'})
-    build(root)  # pages change, the articles do not: the bundle is copied as it was
-    assert list(store.iterdir()) == [bundle] and entry.stat().st_mtime_ns == made
-    write_files(root, {"content/a.md": article(body="Ferry strike ends.")})
     build(root)
-    (again,) = list(store.iterdir())
-    assert again != bundle, "an edited article must be indexed again"
+    assert indexed(caplog) == []
+    write_files(
+        root,
+        {
+            "content/2019/f.md": dated("Older ferry", "2019-03-09T10:00:00Z"),
+            "content/2021/b.md": dated("Bridge vote", "2021-05-02T10:00:00Z", "Recounted."),
+        },
+    )
+    (root / "content/2022/d.md").unlink()
+    build(root)
+    assert indexed(caplog) == ["2019-03", "2021-05", "2022-08"]
+    after = {path.name: path.stat().st_mtime_ns for path in store.iterdir()}
+    kept = {name for name in before if name.split(".")[0] in ("2024-01", "stub")}
+    assert {name: after.get(name) for name in kept} == {name: before[name] for name in kept}
+    assert len(after) == len(before), "the replaced shards' old bundles are removed"
+    build(root)
+    assert indexed(caplog) == []
+    clean = tmp_path / "clean"
+    shutil.copytree(root, clean, ignore=shutil.ignore_patterns("site", ".cache"))
+    build(clean)
+    assert tree_digest(root / "site") == tree_digest(clean / "site")
+    manifest = json.loads((root / "site/pagefind/shards.json").read_text(encoding="utf-8"))
+    assert [shard["name"] for shard in manifest["shards"]] == [
+        "2024-01",
+        "2022-08",
+        "2021-05",
+        "2019-03",
+    ]
 
 
 def test_a_failing_indexer_is_reported_and_site_is_kept(
@@ -335,6 +432,19 @@ def test_a_failing_indexer_is_reported_and_site_is_kept(
     leftovers = [p.name for p in (root / CACHE_DIR / CACHE_FOLDER).iterdir()]
     assert not [name for name in leftovers if name.startswith("work-")], leftovers
     monkeypatch.delenv("PAGEFIND_BINARY_PATH")
+    assert run("build", "--root", root).status == 0
+
+
+def test_a_memory_budget_that_is_not_a_number_is_reported(
+    site: Any, run: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = site({"content/a.md": article()})
+    monkeypatch.setenv(MEMORY_ENV, "lots")
+    result = run("build", "--root", root)
+    assert result.status == 1 and "Traceback" not in result.err
+    assert f"{MEMORY_ENV} must be a number of MiB, not 'lots'" in result.err
+    assert not (root / "site").exists()
+    monkeypatch.setenv(MEMORY_ENV, "1")  # smaller than any run: one at a time
     assert run("build", "--root", root).status == 0
 
 
@@ -373,7 +483,8 @@ def test_the_index_documents_carry_the_filters(
     spy = tmp_path / "pagefind-spy"
     spy.write_text(
         "#!/bin/sh\n"  # --site DOCS --output-path OUT: copy DOCS, write an entry file
-        f'cp -r "$2" {keep}\nmkdir -p "$4"\necho {{}} > "$4/pagefind-entry.json"\n'
+        f'[ -d "$2/2024" ] && cp -r "$2" {keep}\nmkdir -p "$4"\n'
+        'echo \'{"languages": {"en": {}}}\' > "$4/pagefind-entry.json"\n'
     )
     spy.chmod(spy.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(spy))

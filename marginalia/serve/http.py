@@ -6,8 +6,9 @@
   EVENTS (Server-Sent Events): it reloads the page when the epoch changes and shows the
   errors, escaped, in an overlay while the build is broken; pages fetched while broken
   carry the same list.
-- While serve makes the search index (serve/search_index.py), /search/ says so if site/ has no
-  bundle meanwhile, and reloads when the index is published (the `indexed` event).
+- While serve makes the search index (serve/search_index.py), /search/ says so (a shard
+  it makes again may be missing or show the old text meanwhile), and reloads when the
+  index is published (the `indexed` event).
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ EVENTS = "/__marginalia/events"  # Server-Sent Events: hello, reload, failed, in
 STATUS = "/__marginalia/status"  # JSON: token, epoch, builds, failures, errors, prefix, building,
 # indexing, indexed, listeners
 SEARCH_PAGE = output_path(search.SEARCH_URL)  # the page told of the index being made
-SEARCH_ENTRY = f"{search.BUNDLE_DIR}/{search.ENTRY}"  # in site/ when it has a bundle
 KEEPALIVE = 15.0  # seconds between SSE comments, so dead connections are noticed
 
 TYPES = {
@@ -204,11 +204,11 @@ INDEXING_NOTE = (
 )
 
 
-def injection(snapshot: Snapshot, search_page: bool = False, bundle: bool = True) -> bytes:
+def injection(snapshot: Snapshot, search_page: bool = False) -> bytes:
     """What serve adds before </body> of every HTML response: the error list while the
-    build is broken, and the live-reload script; on the search page, a note while there is
-    no bundle to search because it is being made."""
-    banner = INDEXING_NOTE if search_page and snapshot.indexing and not bundle else ""
+    build is broken, and the live-reload script; on the search page, a note while the
+    index is being made."""
+    banner = INDEXING_NOTE if search_page and snapshot.indexing else ""
     if snapshot.errors:
         banner += (
             f'<div id="marginalia-serve-errors" style="{OVERLAY_STYLE}"><strong>Build failed; '
@@ -335,8 +335,7 @@ class Handler(BaseHTTPRequestHandler):
             if kind.startswith("text/html"):
                 site_dir = self.server.site_dir
                 search_page = path == site_dir / SEARCH_PAGE
-                bundle = search_page and (site_dir / SEARCH_ENTRY).is_file()
-                data = inject(path.read_bytes(), injection(snapshot, search_page, bundle))
+                data = inject(path.read_bytes(), injection(snapshot, search_page))
                 return self._send(status, kind, data, body)
             with path.open("rb") as stream:
                 size = os.fstat(stream.fileno()).st_size

@@ -140,13 +140,13 @@ def serve(root: Path, options: ServeOptions, out: TextIO = sys.stdout) -> int:
 
     def index() -> None:
         report = live.index.step()
-        if report is not None:
-            state.index_published()
+        if report is not None:  # told before the browsers are, so the log is in order
             print(
                 f"Search index published: {report.written} written, {report.removed} removed",
                 file=out,
                 flush=True,
             )
+            state.index_published()
 
     try:
         watcher.start()
