@@ -4,7 +4,7 @@ and Pagefind alone on Marginalia's own search documents (its floor time per page
 By the shared peers' method (issue 19): a minimal Hugo site over the corpus's content/
 (its front matter is Hugo's: title, date, tags), then `pagefind --site public`, with the
 same Pagefind binary Marginalia runs (the one in the `pagefind[extended]` wheel, found as
-marginalia/search.py finds it). The Hugo site is written into the workdir by this script:
+marginalia/search/pagefind.py finds it). The Hugo site is written into the workdir by this script:
 hugo.toml (title, base_url, the corpus's content/ as contentDir) and two templates, one
 for articles (title, date, body and tags, the article marked `data-pagefind-body`, so
 that Pagefind indexes articles only) and one for every list (home, sections, tags).
@@ -17,9 +17,9 @@ Measured, as subprocesses timed with time.perf_counter(), median of --runs:
   and `pagefind --site public` again (neither has a partial build outside `hugo server`);
 - peak memory: the summed PSS of each command's process tree (build_bench's sampler), on
   one more cold run, not on the timed ones; "both" is the larger of the two;
-- Pagefind alone on Marginalia's documents: the HTML documents marginalia/search.py
-  gives Pagefind for the same corpus (search.document() of every article, written where
-  the search index writes them), indexed with Marginalia's flags (`--site DOCS
+- Pagefind alone on Marginalia's documents: the HTML documents marginalia/search/
+  gives Pagefind for the same corpus (document.py's, one per article, written as
+  one unsharded folder), indexed with Marginalia's flags (`--site DOCS
   --output-path OUT --quiet`): time, milliseconds per article, peak memory.
 
 Beside the cold wall times, their CPU time (user + system, as build_bench.py counts it),
@@ -88,11 +88,11 @@ HUGO_LIST = """\
 WRITE_DOCUMENTS = """
 import sys
 from pathlib import Path
-from marginalia import search
 from marginalia.build import attach_html, load_site
 from marginalia.config import load_settings
 from marginalia.errors import Problems
 from marginalia.output import output_path
+from marginalia.search.document import document
 root, docs = Path(sys.argv[1]), Path(sys.argv[2])
 site = load_site(root, load_settings(root), Problems(), drafts=False)
 attach_html(site)
@@ -100,7 +100,7 @@ for article in site.articles:
     path = docs / output_path(article.url)
     path.parent.mkdir(parents=True, exist_ok=True)
     language = article.language or site.settings.language
-    path.write_text(search.document(article, language), encoding="utf-8")
+    path.write_text(document(article, language), encoding="utf-8")
 print(len(site.articles))
 """
 

@@ -31,7 +31,8 @@ from marginalia.errors import Problems
 from marginalia.feeds import feed_jobs
 from marginalia.markdown import analysis_renderer, article_renderer
 from marginalia.pages import article_pages, list_pages
-from marginalia.search import document, search_page
+from marginalia.search import search_page
+from marginalia.search.document import document
 from marginalia.slugs import is_safe_slug
 
 ZONE = ZoneInfo("Europe/Berlin")
