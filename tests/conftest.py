@@ -21,6 +21,7 @@ from fake_openai import fake_openai  # noqa: F401 - a fixture for the analyze te
 
 from marginalia.cli import main
 from marginalia.search import BUNDLE_DIR, UNSTABLE
+from marginalia.search.shards import YEAR_ENV
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -38,6 +39,9 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     monkeypatch.setenv("MARGINALIA_TOKENIZER", "approx")  # tiktoken never reaches the network
+    # The tests' archives are small: each month its own shard, as in a large archive
+    # (test_search.py tests the year rule itself).
+    monkeypatch.setenv(YEAR_ENV, "0")
 
 
 def write_files(root: Path, files: dict[str, str | bytes]) -> None:

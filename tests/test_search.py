@@ -46,6 +46,7 @@ from test_validators import REPO, Served, copy_example, serve_example, unavailab
 
 from marginalia.build import CACHE_DIR, build
 from marginalia.search import CACHE_FOLDER, MEMORY_ENV
+from marginalia.search.shards import YEAR_ENV
 
 UNIQUE_WORD = "aquifer"  # in one example article, in no other and in no analysis
 UNIQUE_ARTICLE = "content/2024/11/data-centre-water-permits.md"
@@ -411,6 +412,36 @@ def test_an_edit_indexes_only_the_shards_it_touches(
         "2021-05",
         "2019-03",
     ]
+
+
+def test_a_quiet_year_is_one_shard_and_a_busy_year_a_shard_a_month(
+    site: Any, run: Any, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A year of at most YEAR_ENV articles is one shard; once it holds more, its months
+    replace it, and the other years' shards are kept."""
+    monkeypatch.setenv(YEAR_ENV, "2")
+    caplog.set_level(logging.INFO, logger="marginalia.search.pagefind")
+    root = site(
+        {
+            "content/2021/b.md": dated("Bridge vote", "2021-05-02T10:00:00Z"),
+            "content/2021/c.md": dated("Bridge opens", "2021-09-02T10:00:00Z"),
+            "content/2022/d.md": dated("Quay repairs", "2022-01-02T10:00:00Z"),
+            "content/2022/e.md": dated("Quay reopens", "2022-08-20T10:00:00Z"),
+            "content/2022/f.md": dated("Quay closes", "2022-08-22T10:00:00Z"),
+        }
+    )
+    build(root)
+    assert indexed(caplog) == ["2021", "2022-01", "2022-08", "stub"]
+    write_files(root, {"content/2021/g.md": dated("Bridge tolls", "2021-09-09T10:00:00Z")})
+    build(root)
+    assert indexed(caplog) == ["2021-05", "2021-09"]
+    manifest = json.loads((root / "site/pagefind/shards.json").read_text(encoding="utf-8"))
+    names = [shard["name"] for shard in manifest["shards"]]
+    assert names == ["2022-08", "2022-01", "2021-09", "2021-05"]
+    monkeypatch.setenv(YEAR_ENV, "many")
+    result = run("build", "--root", root)
+    assert result.status == 1 and "Traceback" not in result.err
+    assert f"{YEAR_ENV}: must be a number of articles, not 'many'" in result.err
 
 
 def test_a_failing_indexer_is_reported_and_site_is_kept(

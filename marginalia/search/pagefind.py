@@ -46,7 +46,7 @@ POLL_SECONDS = 0.01
 # the files of a bundle (the stub's, or a shard's in its folder) that two indexings of the
 # same articles may write differently (see above)
 UNSTABLE = re.compile(
-    r"(?:\d{4}-\d{2}/)?(?:filter/.*|pagefind\.[^/]*\.pf_meta|pagefind-entry\.json)"
+    r"(?:\d{4}(?:-\d{2})?/)?(?:filter/.*|pagefind\.[^/]*\.pf_meta|pagefind-entry\.json)"
 )
 
 log = logging.getLogger(__name__)

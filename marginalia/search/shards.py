@@ -1,10 +1,12 @@
 """The shard rule: which articles each Pagefind bundle holds, and the key of each.
 
-An article's shard is the month of its date (`2024-06`): a new article joins the shard of
-its date, and no shard's membership depends on another's size, so an edit, an addition or
-a removal changes the key of the one shard that holds the article and of no other
-(README, "Search", says why a month: Pagefind's time and memory grow with the pages of
-one run, what a query downloads with the number of bundles merged).
+An article's shard is the year of its date (`2024`), or, in a year of more than
+YEAR_LIMIT articles, its month (`2024-06`). A new article joins the shard of its date,
+and no shard's membership depends on another year's size, so an edit, an addition or a
+removal changes the key of the one shard that holds the article and of no other (but
+when a year passes YEAR_LIMIT: then its months replace it, once). README, "Search", says
+why: Pagefind's time and memory grow with the pages of one run, what a query downloads
+with the number of bundles merged.
 
 Besides the shards, one small bundle sits at site/pagefind/ itself, the stub: Pagefind's
 scripts, styles and WebAssembly, and an index of one word-only document per language
@@ -16,17 +18,24 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import metadata
 
 from .. import __version__
 from ..archive import Site
 from ..content import Article
+from ..errors import InputError, Problem
 
 BUNDLE_DIR = "pagefind"  # in site/
 STUB = ""  # the stub's name: its bundle is BUNDLE_DIR itself
-SHARD_NAME = re.compile(r"\d{4}-\d{2}")
+SHARD_NAME = re.compile(r"\d{4}(?:-\d{2})?")
+YEAR_ENV = "MARGINALIA_SEARCH_YEAR_LIMIT"
+YEAR_LIMIT = 500
+"""Articles a year may hold and stay one shard: 1.5 s of Pagefind's CPU to index again,
+one index chunk a word for the reader; past it, a shard a month."""
 
 
 @dataclass(frozen=True)
@@ -63,8 +72,30 @@ def pagefind_version() -> str:
     return metadata.version("pagefind_bin_extended")
 
 
-def shard_of(article: Article) -> str:
-    return f"{article.date.year:04d}-{article.date.month:02d}"
+def year_limit() -> int:
+    """YEAR_LIMIT, or the environment's YEAR_ENV (0: every year by month)."""
+    value = os.environ.get(YEAR_ENV, "")
+    if not value:
+        return YEAR_LIMIT
+    if not value.isdigit():
+        raise InputError([Problem(YEAR_ENV, None, f"must be a number of articles, not {value!r}")])
+    return int(value)
+
+
+def shards_of(articles: Iterable[Article]) -> dict[str, list[Article]]:
+    """The articles by shard: by year, and a year past the limit by month."""
+    by_year: dict[int, list[Article]] = {}
+    for article in articles:
+        by_year.setdefault(article.date.year, []).append(article)
+    limit = year_limit()
+    by_shard: dict[str, list[Article]] = {}
+    for year, in_year in by_year.items():
+        for article in in_year:
+            name = (
+                f"{year:04d}" if len(in_year) <= limit else f"{year:04d}-{article.date.month:02d}"
+            )
+            by_shard.setdefault(name, []).append(article)
+    return by_shard
 
 
 def plan(site: Site) -> Plan:
@@ -72,9 +103,7 @@ def plan(site: Site) -> Plan:
     settings = site.settings
     common = [__version__, pagefind_version(), settings.language, settings.timezone]
     common.append(repr(settings.markdown.unsafe_html))
-    by_shard: dict[str, list[Article]] = {}
-    for article in site.articles:
-        by_shard.setdefault(shard_of(article), []).append(article)
+    by_shard = shards_of(site.articles)
     languages = tuple(sorted({article.language or settings.language for article in site.articles}))
     units = [Unit(STUB, _digest([*common, "stub", *languages]), (), languages, settings.language)]
     for name in sorted(by_shard, reverse=True):
