@@ -3,9 +3,9 @@ are about (issue 20).
 
 - model.py: what a note is, and its form in the sidecar (a `## Notes` section the editor
   reads in a diff and edits by hand);
-- match.py: whether, and where, a note's quoted words occur in the article. The article's
+- match.py: quotes and the article's text normalised alike for comparing;
+- place.py: where each note goes in the rendered article, its words marked. The article's
   own text decides where a note goes, never the model;
-- place.py: where each note goes in the article's rendered HTML, its words marked there;
-- view.py: the notes as a page and a feed show them (numbered in reading order, their
-  text rendered as untrusted model output).
+- quotes.py: the notes that place.py cannot place, as analyze and check report them;
+- view.py: the notes as the page and the feeds show them.
 """

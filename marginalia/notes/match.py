@@ -33,12 +33,6 @@ def normalise(text: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
-def occurs(text: str, quote: str) -> bool:
-    """Whether a (non-empty) quote occurs in text, both normalised."""
-    wanted = normalise(quote)
-    return bool(wanted) and wanted in normalise(text)
-
-
 def normalise_mapped(text: str) -> tuple[str, list[int]]:
     """normalise(text), and for each of its characters and one past its end, the offset in
     text where that character's source starts: a match [i, j) in the normalised text is
